@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs what pve-cri needs on a Debian 12 (or Proxmox VE 8) host, as root. Idempotent and
+# quick when everything is already there. Used by the README's quick start and by .ci/run.
+set -euo pipefail
+
+# Host tools the daemon runs (lxc-*, ip, unshare, mount), the C toolchain that builds the init
+# shim (static glibc), and what the tests use to build images (busybox-static).
+packages=(lxc iproute2 util-linux mount gcc libc6-dev busybox-static)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "setup-host: missing packages ${missing[*]}; run as root to install them" >&2
+    exit 1
+  fi
+  echo "setup-host: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# JDK 25: Debian 12 has no package for it.
+jdk=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
+if ! "$jdk/bin/java" -version 2>&1 | grep -qE 'version "2[5-9]'; then
+  cat >&2 <<MSG
+setup-host: no JDK 25 at $jdk.
+  Install Eclipse Temurin 25 (see adoptium.net: add its apt repository, then
+  'apt-get install temurin-25-jdk'), or unpack a JDK 25 and point JAVA_HOME at it.
+MSG
+  exit 1
+fi
+echo "setup-host: ok (lxc $(lxc-start --version), JDK $("$jdk/bin/java" -version 2>&1 | head -1 | cut -d'"' -f2))"

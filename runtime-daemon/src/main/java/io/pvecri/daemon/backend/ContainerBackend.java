@@ -1,0 +1,56 @@
+package io.pvecri.daemon.backend;
+
+import io.pvecri.daemon.util.Command;
+
+import java.io.IOException;
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Runs containers for the daemon. The lxc backend drives LXC on this host; a Proxmox backend
+ * will drive the PVE API. Process supervision (exit codes, logs) is the init shim's job, not
+ * the backend's: a backend only creates, starts, force-stops, enters and destroys.
+ */
+public interface ContainerBackend {
+    /** Short name for logs and the Version RPC. */
+    String name();
+
+    /** Checks the host can run containers; an empty list means ready, else the problems. */
+    List<String> readinessProblems();
+
+    /** Writes the container's definition; nothing runs yet. */
+    void create(LaunchSpec spec) throws IOException;
+
+    /** Starts the container's init and returns its host PID and that process's start time. */
+    InitProcess start(String id) throws IOException;
+
+    /** Kills every process of the container at once (its init included). Idempotent. */
+    void forceStop(String id) throws IOException;
+
+    /** Removes the container's definition; the container must be stopped. Idempotent. */
+    void destroy(String id) throws IOException;
+
+    /** Runs argv inside the running container, with its namespaces and cgroup. */
+    Command.Result exec(String id, List<String> argv, Duration timeout, int outputLimit) throws IOException;
+
+    /** Names of all containers the backend has, running or not. */
+    Set<String> list() throws IOException;
+
+    /** The host PID of a container init and its start time (to detect PID reuse). */
+    record InitProcess(long pid, long startMillis) {
+        /** True while that very process is alive. */
+        public boolean alive() {
+            return ProcessHandle.of(pid)
+                    .filter(ProcessHandle::isAlive)
+                    .flatMap(h -> h.info().startInstant())
+                    .map(i -> i.toEpochMilli() == startMillis)
+                    .orElse(false);
+        }
+
+        public static InitProcess of(long pid) {
+            long start = ProcessHandle.of(pid).flatMap(h -> h.info().startInstant()).map(java.time.Instant::toEpochMilli).orElse(0L);
+            return new InitProcess(pid, start);
+        }
+    }
+}

@@ -1,0 +1,45 @@
+package io.pvecri.daemon.backend;
+
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * Everything a backend needs to create one container, already validated and resolved to host
+ * paths. The process itself (argv, env, user) is described by the shim's spec file in
+ * {@code shimDir}; the backend only has to run {@code /.pve-cri/init /.pve-cri/spec} as init.
+ *
+ * @param id             container id (also the backend's container name)
+ * @param hostname       hostname when the UTS namespace is not shared
+ * @param imageRootfs    read-only unpacked image tree (overlay lower dir)
+ * @param upperDir       the container's writable layer (overlay upper dir)
+ * @param shimDir        host dir mounted at /.pve-cri (init binary, spec, status files)
+ * @param logDir         host dir mounted at /.pve-cri/log, or null when the container has no log
+ * @param shmDir         host tmpfs mounted at /dev/shm (the pod's), or null
+ * @param namespaces     which namespaces are shared with the pod or the host
+ * @param mounts         bind mounts requested by the CRI config (kubelet volumes, hosts, ...)
+ * @param devices        device nodes passed into the container
+ * @param privileged     all devices, writable /proc and /sys
+ * @param cgroupLines    backend config lines for resources (already in the backend's syntax)
+ */
+public record LaunchSpec(String id, String hostname, Path imageRootfs, Path upperDir, Path shimDir, Path logDir,
+                         Path shmDir, Namespaces namespaces, List<BindMount> mounts, List<Device> devices,
+                         boolean privileged, List<String> cgroupLines) {
+
+    /** A namespace is either shared from a file (pod-level), the host's, or private to the container. */
+    public sealed interface Ns permits Ns.Shared, Ns.Host, Ns.Private {
+        record Shared(Path path) implements Ns {}
+
+        record Host() implements Ns {}
+
+        record Private() implements Ns {}
+    }
+
+    public record Namespaces(Ns net, Ns ipc, Ns uts, Ns pid) {}
+
+    public enum Propagation { PRIVATE, HOST_TO_CONTAINER, BIDIRECTIONAL }
+
+    public record BindMount(Path hostPath, String containerPath, boolean readonly, Propagation propagation,
+                            boolean directory) {}
+
+    public record Device(Path hostPath, String containerPath, char type, long major, long minor, String permissions) {}
+}

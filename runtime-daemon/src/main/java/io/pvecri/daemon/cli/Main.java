@@ -1,0 +1,148 @@
+package io.pvecri.daemon.cli;
+
+import io.grpc.StatusRuntimeException;
+import io.pvecri.daemon.Daemon;
+import io.pvecri.daemon.Version;
+import io.pvecri.daemon.client.CriClient;
+import io.pvecri.daemon.config.ConfigException;
+import io.pvecri.daemon.config.ConfigLoader;
+import io.pvecri.daemon.config.DaemonConfig;
+import io.pvecri.daemon.util.Log;
+import io.pvecri.proto.admin.v1.ImportImageRequest;
+import io.pvecri.proto.admin.v1.ImportImageResponse;
+import io.pvecri.proto.admin.v1.ImportedImage;
+import io.pvecri.proto.cri.v1.Image;
+import io.pvecri.proto.cri.v1.ListImagesRequest;
+
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
+
+/** The {@code pve-cri} command line. */
+public final class Main {
+    private static final String USAGE = """
+            Usage: pve-cri COMMAND [FLAGS]
+
+            Commands:
+              serve                      run the CRI daemon
+                  --config FILE          YAML config (default /etc/pve-cri/config.yaml if present)
+                  --socket PATH          CRI unix socket (overrides the config's socket)
+                  --state-dir DIR        state directory (overrides stateDir)
+                  --metrics-listen H:P   /metrics and /healthz address, "" disables (overrides metrics.listen)
+              images import FILE|DIR     import an OCI layout dir, OCI archive or docker-archive tar
+                  --name NAME:TAG        name to give the image (added to the names it carries)
+                  --socket PATH          daemon socket (default /run/pve-cri/pve-cri.sock)
+              images list                list images known to the daemon
+                  --socket PATH
+              version                    print the version
+              help                       this text
+
+            Docs: docs/ in the source tree (configuration.md, operations.md, shim.md).
+            """;
+    private static final String DEFAULT_SOCKET = "/run/pve-cri/pve-cri.sock";
+
+    private Main() {}
+
+    public static void main(String[] argv) {
+        System.exit(run(Arrays.asList(argv), System.out, System.err));
+    }
+
+    static int run(List<String> argv, PrintStream out, PrintStream err) {
+        if (argv.isEmpty() || argv.getFirst().equals("help") || argv.getFirst().equals("--help") || argv.getFirst().equals("-h")) {
+            out.print(USAGE);
+            return argv.isEmpty() ? 2 : 0;
+        }
+        try {
+            return switch (argv.getFirst()) {
+                case "serve" -> serve(Args.parse(argv.subList(1, argv.size()), Set.of("config", "socket", "state-dir", "metrics-listen")), out, err);
+                case "images" -> images(argv.subList(1, argv.size()), out, err);
+                case "version", "--version" -> {
+                    out.println("pve-cri " + Version.VERSION);
+                    yield 0;
+                }
+                default -> throw new Args.UsageException("unknown command '" + argv.getFirst() + "'");
+            };
+        } catch (Args.UsageException e) {
+            err.println("pve-cri: " + e.getMessage());
+            err.print(USAGE);
+            return 2;
+        }
+    }
+
+    private static int serve(Args a, PrintStream out, PrintStream err) {
+        if (a.help) {
+            out.print(USAGE);
+            return 0;
+        }
+        DaemonConfig cfg;
+        try {
+            cfg = ConfigLoader.load(a.flags.containsKey("config") ? Path.of(a.flags.get("config")) : null,
+                    new ConfigLoader.Overrides(path(a, "socket"), path(a, "state-dir"), a.flags.get("metrics-listen")));
+        } catch (ConfigException e) {
+            err.println("pve-cri: configuration error: " + e.getMessage());
+            return 2;
+        }
+        Log.configure(cfg.logLevel());
+        try {
+            Daemon.serve(cfg, shimBinary());
+            return 0;
+        } catch (Exception e) {
+            err.println("pve-cri: cannot serve: " + e.getMessage());
+            Log.get(Main.class).error("daemon.failed", e);
+            return 1;
+        }
+    }
+
+    private static Path path(Args a, String flag) {
+        return a.flags.containsKey(flag) ? Path.of(a.flags.get(flag)).toAbsolutePath() : null;
+    }
+
+    /** The shim ships beside the daemon's jars: {@code <home>/lib/pve-cri-init}. */
+    static Path shimBinary() {
+        String home = System.getProperty("pvecri.home");
+        if (home != null) {
+            return Path.of(home, "lib", "pve-cri-init");
+        }
+        try {
+            Path jar = Path.of(Main.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+            return jar.getParent().resolve("pve-cri-init");
+        } catch (Exception e) {
+            return Path.of("/usr/lib/pve-cri/lib/pve-cri-init");
+        }
+    }
+
+    private static int images(List<String> argv, PrintStream out, PrintStream err) throws Args.UsageException {
+        if (argv.isEmpty()) {
+            throw new Args.UsageException("images needs a subcommand: import or list");
+        }
+        Args a = Args.parse(argv.subList(1, argv.size()), Set.of("socket", "name"));
+        Path socket = Path.of(a.flags.getOrDefault("socket", DEFAULT_SOCKET));
+        try (CriClient client = CriClient.connect(socket)) {
+            switch (argv.getFirst()) {
+                case "import" -> {
+                    if (a.positional.size() != 1) {
+                        throw new Args.UsageException("images import takes exactly one FILE|DIR");
+                    }
+                    ImportImageResponse r = client.admin().importImage(ImportImageRequest.newBuilder()
+                            .setPath(Path.of(a.positional.getFirst()).toAbsolutePath().toString())
+                            .setName(a.flags.getOrDefault("name", "")).build());
+                    for (ImportedImage i : r.getImagesList()) {
+                        out.println(i.getId() + "\t" + String.join(",", i.getRepoTagsList()) + "\t" + i.getSize());
+                    }
+                }
+                case "list" -> {
+                    for (Image i : client.images().listImages(ListImagesRequest.getDefaultInstance()).getImagesList()) {
+                        out.println(i.getId() + "\t" + String.join(",", i.getRepoTagsList()) + "\t" + i.getSize());
+                    }
+                }
+                default -> throw new Args.UsageException("unknown images subcommand '" + argv.getFirst() + "'");
+            }
+            return 0;
+        } catch (StatusRuntimeException e) {
+            err.println("pve-cri: " + e.getStatus().getCode() + ": " + e.getStatus().getDescription());
+            return 1;
+        }
+    }
+}

@@ -1,0 +1,166 @@
+package io.pvecri.daemon.config;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonMappingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.Set;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+
+/**
+ * Reads the YAML file, applies command-line overrides, checks every value and returns a
+ * {@link DaemonConfig}. Unknown keys are errors (a typo must not silently fall back to a default).
+ */
+public final class ConfigLoader {
+    public static final Path DEFAULT_FILE = Path.of("/etc/pve-cri/config.yaml");
+    static final Path DEFAULT_SOCKET = Path.of("/run/pve-cri/pve-cri.sock");
+    static final Path DEFAULT_STATE = Path.of("/var/lib/pve-cri");
+    private static final Pattern HOST_PORT = Pattern.compile("^(\\[[0-9a-fA-F:.]+]|[A-Za-z0-9.-]+):(\\d{1,5})$");
+    private static final Set<String> LXC_LEVELS = Set.of("TRACE", "DEBUG", "INFO", "NOTICE", "WARN", "ERROR", "CRIT", "ALERT", "FATAL");
+
+    /** Command-line values that replace the file's; null = not given. */
+    public record Overrides(Path socket, Path stateDir, String metricsListen) {
+        public static Overrides none() {
+            return new Overrides(null, null, null);
+        }
+    }
+
+    // The file's shape; every field optional. Jackson fills these by field name.
+    record FileConfig(Path socket, Path stateDir, String backend, FileLxc lxc, FileMetrics metrics,
+                      FileLog log, FileRuntime runtime) {}
+
+    record FileLxc(Path path, String logLevel) {}
+
+    record FileMetrics(String listen) {}
+
+    record FileLog(String level) {}
+
+    record FileRuntime(String cgroupDriver, String defaultStopSignal,
+                       @JsonProperty("execOutputLimitBytes") Integer execOutputLimitBytes) {}
+
+    private ConfigLoader() {}
+
+    /**
+     * Loads {@code file} (may be null: then the default file is read if it exists, else defaults
+     * are used) and applies the overrides.
+     */
+    public static DaemonConfig load(Path file, Overrides overrides) throws ConfigException {
+        FileConfig fc = read(file);
+        Path socket = first(overrides.socket(), fc.socket(), DEFAULT_SOCKET);
+        Path state = first(overrides.stateDir(), fc.stateDir(), DEFAULT_STATE);
+        requireAbsolute("socket", socket);
+        requireAbsolute("stateDir", state);
+        if (socket.toString().getBytes().length >= 108) {
+            throw new ConfigException("socket: path '" + socket + "' is " + socket.toString().length()
+                    + " bytes; unix socket paths must be shorter than 108 bytes");
+        }
+
+        String backendName = Optional.ofNullable(fc.backend()).orElse("lxc");
+        DaemonConfig.Backend backend = switch (backendName) {
+            case "lxc" -> DaemonConfig.Backend.LXC;
+            default -> throw new ConfigException("backend: '" + backendName + "' is not supported; use 'lxc'");
+        };
+
+        FileLxc lxc = Optional.ofNullable(fc.lxc()).orElse(new FileLxc(null, null));
+        Path lxcPath = first(null, lxc.path(), state.resolve("lxc"));
+        requireAbsolute("lxc.path", lxcPath);
+        String lxcLevel = first(null, lxc.logLevel(), "WARN").toUpperCase(Locale.ROOT);
+        if (!LXC_LEVELS.contains(lxcLevel)) {
+            throw new ConfigException("lxc.logLevel: '" + lxc.logLevel() + "' is not an LXC log level; use one of " + LXC_LEVELS);
+        }
+
+        String listen = overrides.metricsListen() != null ? overrides.metricsListen()
+                : fc.metrics() != null && fc.metrics().listen() != null ? fc.metrics().listen() : "127.0.0.1:9333";
+        if (listen.isBlank()) {
+            listen = null;
+        } else {
+            var m = HOST_PORT.matcher(listen);
+            if (!m.matches() || Integer.parseInt(m.group(2)) > 65535) {
+                throw new ConfigException("metrics.listen: '" + listen + "' is not host:port (e.g. 127.0.0.1:9333; empty disables metrics)");
+            }
+        }
+
+        String level = fc.log() != null && fc.log().level() != null ? fc.log().level() : "info";
+        if (!Set.of("debug", "info", "warn", "error").contains(level)) {
+            throw new ConfigException("log.level: '" + level + "' is not one of debug, info, warn, error");
+        }
+
+        FileRuntime rt = Optional.ofNullable(fc.runtime()).orElse(new FileRuntime(null, null, null));
+        String driver = first(null, rt.cgroupDriver(), "cgroupfs");
+        if (!driver.equals("cgroupfs")) {
+            throw new ConfigException("runtime.cgroupDriver: '" + driver + "' is not supported; pve-cri manages cgroups itself (cgroupfs), set kubelet's --cgroup-driver=cgroupfs");
+        }
+        String stopSignal = first(null, rt.defaultStopSignal(), "SIGTERM");
+        if (Signals.number(stopSignal).isEmpty()) {
+            throw new ConfigException("runtime.defaultStopSignal: '" + stopSignal + "' is not a signal name like SIGTERM");
+        }
+        int execLimit = first(null, rt.execOutputLimitBytes(), 16 * 1024 * 1024);
+        if (execLimit < 1024 || execLimit > 64 * 1024 * 1024) {
+            throw new ConfigException("runtime.execOutputLimitBytes: " + execLimit + " is out of range 1024..67108864");
+        }
+
+        return new DaemonConfig(socket.normalize(), state.normalize(), backend,
+                new DaemonConfig.Lxc(lxcPath.normalize(), lxcLevel), new DaemonConfig.Metrics(listen), level,
+                new DaemonConfig.Runtime(driver, stopSignal, execLimit));
+    }
+
+    private static FileConfig read(Path file) throws ConfigException {
+        Path path = file;
+        if (path == null) {
+            if (!Files.isRegularFile(DEFAULT_FILE)) {
+                return new FileConfig(null, null, null, null, null, null, null);
+            }
+            path = DEFAULT_FILE;
+        }
+        if (!Files.isRegularFile(path)) {
+            throw new ConfigException("config file " + path + " does not exist or is not a regular file");
+        }
+        ObjectMapper yaml = new ObjectMapper(new YAMLFactory())
+                .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+                .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
+        try {
+            if (Files.size(path) == 0) {
+                return new FileConfig(null, null, null, null, null, null, null);
+            }
+            FileConfig fc = yaml.readValue(path.toFile(), FileConfig.class);
+            return fc == null ? new FileConfig(null, null, null, null, null, null, null) : fc;
+        } catch (UnrecognizedPropertyException e) {
+            String known = e.getKnownPropertyIds().stream().map(String::valueOf).sorted().collect(Collectors.joining(", "));
+            throw new ConfigException(path + ": unknown key '" + pathOf(e) + "' (known keys here: " + known + ")");
+        } catch (JsonMappingException e) {
+            throw new ConfigException(path + ": bad value at '" + pathOf(e) + "': " + e.getOriginalMessage());
+        } catch (IOException e) {
+            throw new ConfigException(path + ": cannot be read as YAML: " + e.getMessage(), e);
+        }
+    }
+
+    private static String pathOf(JsonMappingException e) {
+        return e.getPath().stream().map(r -> r.getFieldName() != null ? r.getFieldName() : "[" + r.getIndex() + "]")
+                .collect(Collectors.joining("."));
+    }
+
+    private static void requireAbsolute(String key, Path p) throws ConfigException {
+        if (!p.isAbsolute()) {
+            throw new ConfigException(key + ": '" + p + "' must be an absolute path");
+        }
+    }
+
+    @SafeVarargs
+    private static <T> T first(T... values) {
+        for (T v : values) {
+            if (v != null) {
+                return v;
+            }
+        }
+        return null;
+    }
+}

@@ -1,0 +1,101 @@
+package io.pvecri.daemon.lxc;
+
+import io.pvecri.daemon.backend.LaunchSpec;
+import io.pvecri.daemon.backend.LaunchSpec.Ns;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Turns a {@link LaunchSpec} into an LXC config file (lxc.container.conf(5)). */
+final class LxcConfigWriter {
+    private final boolean apparmorInKernel;
+
+    LxcConfigWriter(boolean apparmorInKernel) {
+        this.apparmorInKernel = apparmorInKernel;
+    }
+
+    List<String> lines(LaunchSpec s) {
+        List<String> c = new ArrayList<>();
+        c.add("# Written by pve-cri for container " + s.id() + "; do not edit, it is rewritten on create.");
+        c.add("lxc.rootfs.path = overlay:" + s.imageRootfs() + ":" + s.upperDir());
+        namespace(c, "net", s.namespaces().net());
+        namespace(c, "ipc", s.namespaces().ipc());
+        namespace(c, "uts", s.namespaces().uts());
+        namespace(c, "pid", s.namespaces().pid());
+        if (s.namespaces().uts() instanceof Ns.Private) {
+            c.add("lxc.uts.name = " + s.hostname());
+        }
+        c.add("lxc.mount.auto = " + (s.privileged() ? "proc:rw sys:rw cgroup:rw" : "proc:mixed sys:mixed cgroup:mixed"));
+        c.add("lxc.autodev = 1");
+        c.add("lxc.cgroup.relative = 1");
+        c.add("lxc.console.path = none");
+        c.add("lxc.tty.max = 0");
+        c.add("lxc.pty.max = 1024");
+        c.add("lxc.apparmor.profile = " + (apparmorInKernel && !s.privileged() ? "generated" : "unconfined"));
+        c.add("lxc.mount.entry = " + fstab(s.shimDir()) + " .pve-cri none bind,create=dir 0 0");
+        if (s.logDir() != null) {
+            c.add("lxc.mount.entry = " + fstab(s.logDir()) + " .pve-cri/log none bind,create=dir 0 0");
+        }
+        if (s.shmDir() != null) {
+            c.add("lxc.mount.entry = " + fstab(s.shmDir()) + " dev/shm none bind,create=dir 0 0");
+        }
+        for (LaunchSpec.BindMount m : s.mounts()) {
+            String opts = "rbind,create=" + (m.directory() ? "dir" : "file")
+                    + (m.readonly() ? ",ro" : "")
+                    + switch (m.propagation()) {
+                        case PRIVATE -> ",rprivate";
+                        case HOST_TO_CONTAINER -> ",rslave";
+                        case BIDIRECTIONAL -> ",rshared";
+                    };
+            c.add("lxc.mount.entry = " + fstab(m.hostPath()) + " " + fstab(Path.of(m.containerPath().substring(1))) + " none " + opts + " 0 0");
+        }
+        if (s.privileged()) {
+            c.add("lxc.cgroup.devices.allow = a");
+            c.add("lxc.cgroup2.devices.allow = a");
+        }
+        for (LaunchSpec.Device d : s.devices()) {
+            c.add("lxc.mount.entry = " + fstab(d.hostPath()) + " " + fstab(Path.of(d.containerPath().substring(1))) + " none bind,create=file 0 0");
+            String rule = d.type() + " " + d.major() + ":" + d.minor() + " " + d.permissions();
+            c.add((Files.isDirectory(Path.of("/sys/fs/cgroup/devices")) ? "lxc.cgroup.devices.allow = " : "lxc.cgroup2.devices.allow = ") + rule);
+        }
+        c.addAll(s.cgroupLines());
+        c.add("lxc.init.cmd = /.pve-cri/init /.pve-cri/spec");
+        return c;
+    }
+
+    private static void namespace(List<String> c, String kind, Ns ns) {
+        switch (ns) {
+            case Ns.Shared shared -> c.add("lxc.namespace.share." + kind + " = " + shared.path());
+            case Ns.Host ignored -> {
+                if (kind.equals("net")) {
+                    c.add("lxc.net.0.type = none");
+                } else {
+                    c.add("lxc.namespace.keep = " + kind);
+                }
+            }
+            case Ns.Private ignored -> {
+                if (kind.equals("net")) {
+                    c.add("lxc.net.0.type = empty");
+                }
+            }
+        }
+    }
+
+    /** fstab fields escape space, tab, newline and backslash as octal. */
+    static String fstab(Path p) {
+        String s = p.toString();
+        StringBuilder sb = new StringBuilder(s.length());
+        for (char ch : s.toCharArray()) {
+            switch (ch) {
+                case ' ' -> sb.append("\\040");
+                case '\t' -> sb.append("\\011");
+                case '\n' -> sb.append("\\012");
+                case '\\' -> sb.append("\\134");
+                default -> sb.append(ch);
+            }
+        }
+        return sb.toString();
+    }
+}

@@ -1,0 +1,215 @@
+package io.pvecri.daemon.pod;
+
+import io.pvecri.daemon.errors.CriException;
+import io.pvecri.daemon.state.RecordStore;
+import io.pvecri.daemon.util.IdIndex;
+import io.pvecri.daemon.util.Log;
+import io.pvecri.daemon.util.RequestLimits;
+import io.pvecri.proto.cri.v1.NamespaceMode;
+import io.pvecri.proto.cri.v1.PodSandboxConfig;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Pod sandboxes: a pod is its shared namespaces (network, IPC, UTS, /dev/shm) plus its record;
+ * no pause process. Stop releases the namespaces and kills the pod's containers; Remove also
+ * removes the containers and the record.
+ */
+public final class PodManager {
+    private static final Log LOG = Log.get(PodManager.class);
+
+    /** What the pod manager needs from the container side. */
+    public interface Containers {
+        /** Kills every running container of the pod (stop with no grace period). */
+        void killAll(String sandboxId);
+
+        /** Removes every container of the pod; returns the errors. */
+        List<String> removeAll(String sandboxId);
+    }
+
+    private final RecordStore<SandboxRecord> store;
+    private final PodNamespaces namespaces;
+    private final Set<String> handlers;
+    private final Map<String, String> reservedNames = new ConcurrentHashMap<>();
+    private final Map<String, Object> locks = new ConcurrentHashMap<>();
+    private Containers containers;
+
+    public PodManager(RecordStore<SandboxRecord> store, PodNamespaces namespaces, Set<String> handlers) {
+        this.store = store;
+        this.namespaces = namespaces;
+        this.handlers = handlers;
+    }
+
+    public void bind(Containers c) {
+        this.containers = c;
+    }
+
+    public SandboxRecord run(PodSandboxConfig config, String runtimeHandler) {
+        validate(config, runtimeHandler);
+        var md = config.getMetadata();
+        String reserved = md.getName() + "_" + md.getNamespace() + "_" + md.getUid() + "_" + md.getAttempt();
+        String id = RequestLimits.newId();
+        String holder = reservedNames.putIfAbsent(reserved, id);
+        if (holder != null) {
+            throw CriException.alreadyExists("pod sandbox name \"" + reserved + "\" is reserved for sandbox " + holder
+                    + "; remove it first or use another attempt number");
+        }
+        try {
+            var ns = config.getLinux().getSecurityContext().getNamespaceOptions();
+            boolean hostNet = ns.getNetwork() == NamespaceMode.NODE;
+            boolean hostIpc = ns.getIpc() == NamespaceMode.NODE;
+            String hostname = config.getHostname().isEmpty() ? md.getName() : config.getHostname();
+            long t0 = System.nanoTime();
+            namespaces.create(id, hostname, !hostNet, !hostIpc, !hostNet);
+            SandboxRecord r = new SandboxRecord(id, md.getName(), md.getNamespace(), md.getUid(), md.getAttempt(),
+                    Map.copyOf(config.getLabelsMap()), Map.copyOf(config.getAnnotationsMap()), config.getLogDirectory(),
+                    hostname, runtimeHandler, hostNet, hostIpc, SandboxRecord.State.READY, nowNanos(), config.toByteArray());
+            try {
+                store.put(r);
+            } catch (RuntimeException e) {
+                namespaces.release(id);
+                throw e;
+            }
+            LOG.info("pod.ready", "id", id, "name", md.getName(), "namespace", md.getNamespace(),
+                    "host_network", hostNet, "ms", (System.nanoTime() - t0) / 1_000_000);
+            return r;
+        } catch (IOException e) {
+            reservedNames.remove(reserved, id);
+            throw CriException.internal("cannot create the pod's namespaces: " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            reservedNames.remove(reserved, id);
+            throw e;
+        }
+    }
+
+    private void validate(PodSandboxConfig c, String handler) {
+        if (!c.hasMetadata()) {
+            throw CriException.invalid("pod sandbox config has no metadata; set metadata.name, namespace and uid");
+        }
+        RequestLimits.requireName("pod metadata.name", c.getMetadata().getName());
+        RequestLimits.requireName("pod metadata.namespace", c.getMetadata().getNamespace());
+        RequestLimits.requireName("pod metadata.uid", c.getMetadata().getUid());
+        if (!c.getHostname().isEmpty() && !c.getHostname().matches("[A-Za-z0-9]([A-Za-z0-9.-]{0,62})?")) {
+            throw CriException.invalid("hostname '" + RequestLimits.printable(c.getHostname()) + "' is not a valid host name (letters, digits, '-', '.', at most 63)");
+        }
+        RequestLimits.requireKeyValues("pod labels", c.getLabelsMap());
+        RequestLimits.requireKeyValues("pod annotations", c.getAnnotationsMap());
+        if (!c.getLogDirectory().isEmpty()) {
+            String d = c.getLogDirectory();
+            if (!d.startsWith("/") || List.of(d.split("/")).contains("..") || d.indexOf('\0') >= 0 || d.length() > 4096) {
+                throw CriException.invalid("log_directory '" + RequestLimits.printable(d) + "' must be an absolute path without '..'");
+            }
+        }
+        if (!handler.isEmpty() && !handlers.contains(handler)) {
+            throw CriException.invalid("runtime handler '" + RequestLimits.printable(handler) + "' is not configured; known: " + handlers);
+        }
+        if (c.getLinux().getSecurityContext().getNamespaceOptions().getNetwork() == NamespaceMode.TARGET) {
+            throw CriException.invalid("network namespace mode TARGET is not valid for a pod");
+        }
+    }
+
+    /** Kills the pod's containers and releases its namespaces; idempotent. */
+    public SandboxRecord stop(String idOrPrefix) {
+        SandboxRecord r = get(idOrPrefix);
+        synchronized (lock(r.id())) {
+            r = store.get(r.id()).orElseThrow(() -> CriException.notFound("pod sandbox \"" + idOrPrefix + "\" not found"));
+            containers.killAll(r.id());
+            List<String> errors = namespaces.release(r.id());
+            if (!errors.isEmpty()) {
+                LOG.warn("pod.stop_release_failed", "id", r.id(), "errors", String.join("; ", errors));
+                throw CriException.internal("stopping pod " + r.id() + " left namespaces behind (retry StopPodSandbox): " + String.join("; ", errors), null);
+            }
+            if (r.state() != SandboxRecord.State.NOTREADY) {
+                r = r.withState(SandboxRecord.State.NOTREADY);
+                store.put(r);
+                LOG.info("pod.stopped", "id", r.id());
+            }
+            return r;
+        }
+    }
+
+    /** Stops the pod if needed, removes its containers and forgets it; unknown ids are fine. */
+    public void remove(String idOrPrefix) {
+        Optional<SandboxRecord> found = find(idOrPrefix);
+        if (found.isEmpty()) {
+            return;
+        }
+        SandboxRecord r = found.get();
+        synchronized (lock(r.id())) {
+            if (store.get(r.id()).isEmpty()) {
+                return;
+            }
+            List<String> errors = new ArrayList<>(containers.removeAll(r.id()));
+            errors.addAll(namespaces.release(r.id()));
+            if (!errors.isEmpty()) {
+                LOG.warn("pod.remove_failed", "id", r.id(), "errors", String.join("; ", errors));
+                throw CriException.internal("removing pod " + r.id() + " failed (retry RemovePodSandbox): " + String.join("; ", errors), null);
+            }
+            store.delete(r.id());
+            reservedNames.values().removeIf(r.id()::equals);
+            locks.remove(r.id());
+            LOG.info("pod.removed", "id", r.id());
+        }
+    }
+
+    public SandboxRecord status(String idOrPrefix) {
+        return get(idOrPrefix);
+    }
+
+    public Collection<SandboxRecord> list() {
+        return store.all();
+    }
+
+    public Optional<SandboxRecord> find(String idOrPrefix) {
+        RequestLimits.requireId("pod sandbox id", idOrPrefix);
+        return IdIndex.find(store.all(), SandboxRecord::id, idOrPrefix);
+    }
+
+    /** Exact lookup for the container side (no prefix matching). */
+    public Optional<SandboxRecord> byId(String id) {
+        return IdIndex.find(store.all(), SandboxRecord::id, id);
+    }
+
+    public Path netnsPath(String id) {
+        return namespaces.paths(id).net();
+    }
+
+    private SandboxRecord get(String idOrPrefix) {
+        return find(idOrPrefix).orElseThrow(() -> CriException.notFound("pod sandbox \"" + idOrPrefix + "\" not found"));
+    }
+
+    /** After a restart: re-reserve names, mark pods whose namespaces vanished, drop orphan dirs. */
+    public void reconcile() throws IOException {
+        for (SandboxRecord r : store.all()) {
+            reservedNames.put(r.reservedName(), r.id());
+            if (r.state() == SandboxRecord.State.READY && !r.hostNetwork() && !namespaces.netAlive(r.id())) {
+                store.put(r.withState(SandboxRecord.State.NOTREADY));
+                LOG.warn("recovery.pod_namespaces_gone", "id", r.id(), "hint", "the node rebooted or the mounts were removed; kubelet will recreate the pod");
+            }
+        }
+        for (String dir : namespaces.podIdsOnDisk()) {
+            Optional<SandboxRecord> r = store.get(dir);
+            if (r.isEmpty() || r.get().state() == SandboxRecord.State.NOTREADY) {
+                List<String> errors = namespaces.release(dir);
+                LOG.warn("recovery.orphan_namespaces_released", "pod", dir, "errors", String.join("; ", errors));
+            }
+        }
+    }
+
+    private Object lock(String id) {
+        return locks.computeIfAbsent(id, k -> new Object());
+    }
+
+    static long nowNanos() {
+        java.time.Instant now = java.time.Instant.now();
+        return now.getEpochSecond() * 1_000_000_000L + now.getNano();
+    }
+}

@@ -1,0 +1,63 @@
+package io.pvecri.daemon.server;
+
+import io.grpc.stub.StreamObserver;
+import io.pvecri.daemon.Version;
+import io.pvecri.daemon.errors.CriException;
+import io.pvecri.daemon.util.Log;
+import io.pvecri.image.ImageRecord;
+import io.pvecri.image.ImageStore;
+import io.pvecri.proto.admin.v1.AdminServiceGrpc;
+import io.pvecri.proto.admin.v1.DaemonInfoRequest;
+import io.pvecri.proto.admin.v1.DaemonInfoResponse;
+import io.pvecri.proto.admin.v1.ImportImageRequest;
+import io.pvecri.proto.admin.v1.ImportImageResponse;
+import io.pvecri.proto.admin.v1.ImportedImage;
+
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+
+/** pve-cri's own service on the CRI socket: image import for air-gapped nodes, daemon info. */
+final class AdminServiceImpl extends AdminServiceGrpc.AdminServiceImplBase {
+    private static final Log LOG = Log.get(AdminServiceImpl.class);
+
+    private final ImageStore images;
+    private final String backend;
+    private final Path stateDir;
+    private final Instant startedAt;
+
+    AdminServiceImpl(ImageStore images, String backend, Path stateDir, Instant startedAt) {
+        this.images = images;
+        this.backend = backend;
+        this.stateDir = stateDir;
+        this.startedAt = startedAt;
+    }
+
+    @Override
+    public void importImage(ImportImageRequest req, StreamObserver<ImportImageResponse> out) {
+        Rpc.unary("ImportImage", out, () -> {
+            if (req.getPath().isEmpty() || !req.getPath().startsWith("/")) {
+                throw CriException.invalid("import path must be an absolute path on the daemon's host");
+            }
+            long t0 = System.nanoTime();
+            List<ImageRecord> imported = images.importImage(Path.of(req.getPath()),
+                    req.getName().isEmpty() ? Optional.empty() : Optional.of(req.getName()));
+            ImportImageResponse.Builder b = ImportImageResponse.newBuilder();
+            for (ImageRecord r : imported) {
+                b.addImages(ImportedImage.newBuilder().setId(r.id()).addAllRepoTags(r.repoTags())
+                        .addAllRepoDigests(r.repoDigests()).setSize(r.size()));
+                LOG.info("image.imported", "id", r.id(), "tags", String.join(",", r.repoTags()), "bytes", r.size(),
+                        "ms", (System.nanoTime() - t0) / 1_000_000);
+            }
+            return b.build();
+        });
+    }
+
+    @Override
+    public void daemonInfo(DaemonInfoRequest req, StreamObserver<DaemonInfoResponse> out) {
+        Rpc.unary("DaemonInfo", out, () -> DaemonInfoResponse.newBuilder().setVersion(Version.VERSION).setBackend(backend)
+                .setStateDir(stateDir.toString()).setPid(ProcessHandle.current().pid())
+                .setStartedAtUnixNanos(startedAt.getEpochSecond() * 1_000_000_000L + startedAt.getNano()).build());
+    }
+}

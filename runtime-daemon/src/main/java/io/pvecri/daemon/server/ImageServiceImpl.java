@@ -1,0 +1,137 @@
+package io.pvecri.daemon.server;
+
+import io.pvecri.proto.cri.v1.Int64Value;
+import io.grpc.Status;
+import io.grpc.stub.StreamObserver;
+import io.pvecri.daemon.errors.CriException;
+import io.pvecri.daemon.util.FileTrees;
+import io.pvecri.daemon.util.Log;
+import io.pvecri.image.FsUsage;
+import io.pvecri.image.ImageNotFoundException;
+import io.pvecri.image.ImageRecord;
+import io.pvecri.image.ImageStore;
+import io.pvecri.proto.cri.v1.FilesystemIdentifier;
+import io.pvecri.proto.cri.v1.FilesystemUsage;
+import io.pvecri.proto.cri.v1.Image;
+import io.pvecri.proto.cri.v1.ImageFilter;
+import io.pvecri.proto.cri.v1.ImageFsInfoRequest;
+import io.pvecri.proto.cri.v1.ImageFsInfoResponse;
+import io.pvecri.proto.cri.v1.ImageServiceGrpc;
+import io.pvecri.proto.cri.v1.ImageSpec;
+import io.pvecri.proto.cri.v1.ImageStatusRequest;
+import io.pvecri.proto.cri.v1.ImageStatusResponse;
+import io.pvecri.proto.cri.v1.ListImagesRequest;
+import io.pvecri.proto.cri.v1.ListImagesResponse;
+import io.pvecri.proto.cri.v1.PullImageRequest;
+import io.pvecri.proto.cri.v1.PullImageResponse;
+import io.pvecri.proto.cri.v1.RemoveImageRequest;
+import io.pvecri.proto.cri.v1.RemoveImageResponse;
+import io.pvecri.proto.cri.v1.StreamImagesRequest;
+import io.pvecri.proto.cri.v1.StreamImagesResponse;
+
+import java.nio.file.Path;
+import java.util.List;
+
+/** CRI ImageService over the image cache (images enter by import until registry pulls land). */
+final class ImageServiceImpl extends ImageServiceGrpc.ImageServiceImplBase {
+    private static final Log LOG = Log.get(ImageServiceImpl.class);
+
+    private final ImageStore images;
+    private final Path imagesDir;
+    private final Path containersDir;
+
+    ImageServiceImpl(ImageStore images, Path imagesDir, Path containersDir) {
+        this.images = images;
+        this.imagesDir = imagesDir;
+        this.containersDir = containersDir;
+    }
+
+    @Override
+    public void listImages(ListImagesRequest req, StreamObserver<ListImagesResponse> out) {
+        Rpc.unary("ListImages", out, () -> ListImagesResponse.newBuilder().addAllImages(list(req.getFilter())).build());
+    }
+
+    @Override
+    public void streamImages(StreamImagesRequest req, StreamObserver<StreamImagesResponse> out) {
+        Rpc.pages("StreamImages", out, () -> list(req.getFilter()), 500, page -> StreamImagesResponse.newBuilder().addAllImages(page).build());
+    }
+
+    private List<Image> list(ImageFilter f) {
+        String ref = f.getImage().getImage();
+        if (!ref.isEmpty()) {
+            return images.resolve(ref).map(ImageServiceImpl::image).stream().toList();
+        }
+        return images.list().stream().map(ImageServiceImpl::image).toList();
+    }
+
+    @Override
+    public void imageStatus(ImageStatusRequest req, StreamObserver<ImageStatusResponse> out) {
+        Rpc.unary("ImageStatus", out, () -> {
+            String ref = req.getImage().getImage();
+            if (ref.isEmpty()) {
+                throw CriException.invalid("image must not be empty");
+            }
+            ImageStatusResponse.Builder b = ImageStatusResponse.newBuilder();
+            images.resolve(ref).ifPresent(r -> {
+                b.setImage(image(r));
+                if (req.getVerbose()) {
+                    b.putInfo("info", "{\"platform\":\"" + r.platform() + "\",\"references\":" + r.references()
+                            + ",\"rootfs\":\"" + imagesDir + "\"}");
+                }
+            });
+            return b.build();
+        });
+    }
+
+    @Override
+    public void pullImage(PullImageRequest req, StreamObserver<PullImageResponse> out) {
+        out.onError(Status.UNIMPLEMENTED.withDescription("PullImage: pulling from registries is not available yet; "
+                + "import the image on the node with `pve-cri images import FILE|DIR`").asRuntimeException());
+    }
+
+    @Override
+    public void removeImage(RemoveImageRequest req, StreamObserver<RemoveImageResponse> out) {
+        Rpc.unary("RemoveImage", out, () -> {
+            String ref = req.getImage().getImage();
+            if (ref.isEmpty()) {
+                throw CriException.invalid("image must not be empty");
+            }
+            try {
+                ImageRecord removed = images.remove(ref);
+                LOG.info("image.removed", "id", removed.id(), "tags", String.join(",", removed.repoTags()));
+            } catch (ImageNotFoundException e) {
+                // Idempotent, as CRI asks: an image that is already gone is fine.
+            }
+            return RemoveImageResponse.getDefaultInstance();
+        });
+    }
+
+    @Override
+    public void imageFsInfo(ImageFsInfoRequest req, StreamObserver<ImageFsInfoResponse> out) {
+        Rpc.unary("ImageFsInfo", out, () -> {
+            long ts = RuntimeServiceImpl.nowNanos();
+            FsUsage img = images.usage();
+            FileTrees.Usage ctr = FileTrees.usage(containersDir);
+            return ImageFsInfoResponse.newBuilder()
+                    .addImageFilesystems(FilesystemUsage.newBuilder().setTimestamp(ts)
+                            .setFsId(FilesystemIdentifier.newBuilder().setMountpoint(img.mountpoint().toString()))
+                            .setUsedBytes(CriMapper.u64(img.usedBytes())).setInodesUsed(CriMapper.u64(img.inodesUsed())))
+                    .addContainerFilesystems(FilesystemUsage.newBuilder().setTimestamp(ts)
+                            .setFsId(FilesystemIdentifier.newBuilder().setMountpoint(containersDir.toString()))
+                            .setUsedBytes(CriMapper.u64(ctr.bytes())).setInodesUsed(CriMapper.u64(ctr.inodes())))
+                    .build();
+        });
+    }
+
+    static Image image(ImageRecord r) {
+        Image.Builder b = Image.newBuilder().setId(r.id()).addAllRepoTags(r.repoTags()).addAllRepoDigests(r.repoDigests())
+                .setSize(r.size()).setSpec(ImageSpec.newBuilder().setImage(r.id()));
+        String user = r.config().user() == null ? "" : r.config().user().split(":", 2)[0];
+        if (!user.isEmpty() && user.chars().allMatch(Character::isDigit) && user.length() < 12) {
+            b.setUid(Int64Value.newBuilder().setValue(Long.parseLong(user)));
+        } else if (!user.isEmpty()) {
+            b.setUsername(user);
+        }
+        return b.build();
+    }
+}
