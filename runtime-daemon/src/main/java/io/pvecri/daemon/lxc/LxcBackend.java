@@ -65,18 +65,41 @@ public final class LxcBackend implements ContainerBackend {
 
     @Override
     public InitProcess start(String id) throws IOException {
-        Path log = lxcPath.resolve(id).resolve("lxc.log");
+        Path dir = lxcPath.resolve(id);
+        Path log = dir.resolve("lxc.log");
+        Path pidFile = dir.resolve("init.pid");
+        Files.deleteIfExists(pidFile);
+        // -p writes the init PID before lxc-start returns, so even a process that exits at once
+        // has a known PID (lxc-info would race with it).
         Command.Result r = Command.run(List.of("lxc-start", "-n", id, "-P", lxcPath.toString(), "-d",
-                "-o", log.toString(), "-l", logLevel), TOOL_TIMEOUT);
+                "-p", pidFile.toString(), "-o", log.toString(), "-l", logLevel), TOOL_TIMEOUT);
         if (!r.ok()) {
             throw new IOException(r.describe() + lastLines(log));
         }
+        String monitor = Files.exists(pidFile) ? Files.readString(pidFile).strip() : "";
+        if (monitor.isEmpty()) {
+            throw new IOException("container " + id + " started but LXC wrote no monitor PID to " + pidFile + lastLines(log));
+        }
+        return InitProcess.of(initOf(id, Long.parseLong(monitor)));
+    }
+
+    /**
+     * The container's init is the only child of LXC's monitor. A container whose process has
+     * already exited has none; then 0 is returned and the shim's status file tells the story.
+     */
+    private long initOf(String id, long monitorPid) throws IOException {
+        Path children = Path.of("/proc", Long.toString(monitorPid), "task", Long.toString(monitorPid), "children");
+        try {
+            String kids = Files.readString(children).strip();
+            if (!kids.isEmpty()) {
+                return Long.parseLong(kids.split("\\s+")[0]);
+            }
+        } catch (IOException | NumberFormatException e) {
+            // The monitor is gone: the container has already stopped.
+        }
         Command.Result info = Command.run(List.of("lxc-info", "-n", id, "-P", lxcPath.toString(), "-pH"), TOOL_TIMEOUT);
         String pid = info.out().strip();
-        if (!info.ok() || pid.isEmpty()) {
-            throw new IOException("container " + id + " started but lxc-info reports no init PID: " + info.describe() + lastLines(log));
-        }
-        return InitProcess.of(Long.parseLong(pid));
+        return info.ok() && !pid.isEmpty() ? Long.parseLong(pid) : 0;
     }
 
     @Override
