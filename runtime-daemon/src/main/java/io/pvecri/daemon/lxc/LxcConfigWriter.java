@@ -33,6 +33,8 @@ final class LxcConfigWriter {
         c.add("lxc.console.path = none");
         c.add("lxc.tty.max = 0");
         c.add("lxc.pty.max = 1024");
+        // A plain lxc-stop then means a graceful stop: the shim forwards it to the main process.
+        c.add("lxc.signal.halt = SIGTERM");
         c.add("lxc.apparmor.profile = " + (apparmorInKernel && !s.privileged() ? "generated" : "unconfined"));
         c.add("lxc.mount.entry = " + fstab(s.shimDir()) + " .pve-cri none bind,create=dir 0 0");
         if (s.logDir() != null) {
