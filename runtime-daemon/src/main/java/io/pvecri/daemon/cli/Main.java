@@ -36,6 +36,9 @@ public final class Main {
                   --socket PATH          daemon socket (default /run/pve-cri/pve-cri.sock)
               images list                list images known to the daemon
                   --socket PATH
+              bench startup [--runs N]   time fresh daemons from exec to their first answered RPC
+              bench lifecycle            run N pods against a running daemon; RPC medians and daemon RSS
+                  --socket PATH --image IMAGE [--pods N]
               version                    print the version
               help                       this text
 
@@ -58,6 +61,7 @@ public final class Main {
             return switch (argv.getFirst()) {
                 case "serve" -> serve(Args.parse(argv.subList(1, argv.size()), Set.of("config", "socket", "state-dir", "metrics-listen")), out, err);
                 case "images" -> images(argv.subList(1, argv.size()), out, err);
+                case "bench" -> bench(argv.subList(1, argv.size()), out, err);
                 case "version", "--version" -> {
                     out.println("pve-cri " + Version.VERSION);
                     yield 0;
@@ -110,6 +114,28 @@ public final class Main {
             return jar.getParent().resolve("pve-cri-init");
         } catch (Exception e) {
             return Path.of("/usr/lib/pve-cri/lib/pve-cri-init");
+        }
+    }
+
+    private static int bench(List<String> argv, PrintStream out, PrintStream err) throws Args.UsageException {
+        if (argv.isEmpty()) {
+            throw new Args.UsageException("bench needs a subcommand: startup or lifecycle");
+        }
+        Args a = Args.parse(argv.subList(1, argv.size()), Set.of("socket", "image", "pods", "runs"));
+        try {
+            return switch (argv.getFirst()) {
+                case "startup" -> Bench.startup(Path.of(System.getProperty("pvecri.home", "."), "bin", "pve-cri"),
+                        Integer.parseInt(a.flags.getOrDefault("runs", "5")), out);
+                case "lifecycle" -> Bench.lifecycle(Path.of(a.flags.getOrDefault("socket", DEFAULT_SOCKET)),
+                        a.flags.getOrDefault("image", "busybox:latest"), Integer.parseInt(a.flags.getOrDefault("pods", "20")), out);
+                default -> throw new Args.UsageException("unknown bench subcommand '" + argv.getFirst() + "'");
+            };
+        } catch (java.io.IOException | RuntimeException e) {
+            err.println("pve-cri: bench failed: " + e.getMessage());
+            return 1;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return 1;
         }
     }
 

@@ -19,6 +19,17 @@ import java.util.concurrent.TimeUnit;
 public final class CriClient implements AutoCloseable {
     /** Largest message accepted from the daemon; kubelet uses 16 MiB too. */
     private static final int MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+    /**
+     * gRPC asks Netty for SO_KEEPALIVE, which unix sockets do not have; Netty warns on every
+     * connection. Held strongly so the level sticks (java.util.logging keeps loggers weakly).
+     */
+    private static final java.util.logging.Logger BOOTSTRAP_LOG = quietBootstrap();
+
+    static java.util.logging.Logger quietBootstrap() {
+        java.util.logging.Logger l = java.util.logging.Logger.getLogger("io.netty.bootstrap");
+        l.setLevel(java.util.logging.Level.SEVERE);
+        return l;
+    }
 
     private final EpollEventLoopGroup group;
     private final ManagedChannel channel;

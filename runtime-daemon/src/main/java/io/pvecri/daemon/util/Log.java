@@ -14,6 +14,8 @@ import java.util.logging.Logger;
  */
 public final class Log {
     private final Logger logger;
+    /** Loggers whose level we set; kept here because java.util.logging holds loggers weakly. */
+    private static final java.util.List<Logger> TUNED = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     private Log(Logger logger) {
         this.logger = logger;
@@ -36,9 +38,17 @@ public final class Log {
         root.setLevel(parseLevel(level));
         // Netty and gRPC are chatty at FINE; keep them at INFO unless asked for debug.
         if (!"debug".equals(level)) {
-            Logger.getLogger("io.netty").setLevel(Level.INFO);
-            Logger.getLogger("io.grpc").setLevel(Level.INFO);
+            tune("io.netty", Level.INFO);
+            tune("io.grpc", Level.INFO);
         }
+        // gRPC asks for SO_KEEPALIVE, which unix sockets lack; Netty would warn per connection.
+        tune("io.netty.bootstrap", Level.SEVERE);
+    }
+
+    private static void tune(String name, Level level) {
+        Logger l = Logger.getLogger(name);
+        l.setLevel(level);
+        TUNED.add(l);
     }
 
     public static Level parseLevel(String level) {
