@@ -1,0 +1,414 @@
+package io.pvecri.daemon.e2e;
+
+import io.grpc.StatusRuntimeException;
+import io.pvecri.daemon.client.CriClient;
+import io.pvecri.image.testing.TestImages;
+import io.pvecri.proto.admin.v1.AdminServiceGrpc;
+import io.pvecri.proto.admin.v1.ImportImageRequest;
+import io.pvecri.proto.admin.v1.ImportImageResponse;
+import io.pvecri.proto.admin.v1.ImportedImage;
+import io.pvecri.proto.cri.v1.ImageServiceGrpc;
+import io.pvecri.proto.cri.v1.ListPodSandboxRequest;
+import io.pvecri.proto.cri.v1.PodSandbox;
+import io.pvecri.proto.cri.v1.RemovePodSandboxRequest;
+import io.pvecri.proto.cri.v1.RuntimeServiceGrpc;
+import io.pvecri.proto.cri.v1.StopPodSandboxRequest;
+import io.pvecri.proto.cri.v1.VersionRequest;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/**
+ * One pve-cri daemon process for end-to-end tests, run from the built distribution
+ * ({@code -Dpvecri.dist}) against a private temp dir under /tmp (short, for the unix socket):
+ *
+ * <pre>
+ *   /tmp/pce-XXXX/config.yaml   the daemon's config file
+ *   /tmp/pce-XXXX/cri.sock      the CRI socket
+ *   /tmp/pce-XXXX/state/        the state dir; LXC containers live in state/lxc
+ *   /tmp/pce-XXXX/logs/         pod log directories
+ *   /tmp/pce-XXXX/daemon.log    the daemon's stderr (all runs, appended)
+ * </pre>
+ *
+ * {@link #close()} removes every trace: pods through the RPCs, then any LXC container left under
+ * the lxcpath, then the process, then the temp dir.
+ */
+public final class Daemon implements AutoCloseable {
+    /** Name under which tests import the busybox image; CRI requests use {@link #BUSYBOX}. */
+    public static final String BUSYBOX_IMPORT_NAME = "docker.io/library/busybox:e2e";
+    public static final String BUSYBOX = "busybox:e2e";
+
+    private static final Duration READY_LIMIT = Duration.ofSeconds(30);
+    private static final Duration STOP_LIMIT = Duration.ofSeconds(30);
+
+    private final Path root;
+    private final Path socket;
+    private final Path stateDir;
+    private final Path config;
+    private final Path log;
+    private final Path executable;
+    private Process process;
+    private CriClient client;
+    private ImportedImage busybox;
+    private final List<String> leftovers = new ArrayList<>();
+    private boolean everReady;
+
+    private Daemon(Path dist) throws IOException {
+        executable = dist.resolve("bin/pve-cri");
+        if (!Files.isExecutable(executable)) {
+            throw new IllegalStateException("no daemon distribution at " + executable
+                    + " (run the e2e tests through `mvn verify`, which builds it and sets -Dpvecri.dist)");
+        }
+        root = Files.createTempDirectory(Path.of("/tmp"), "pce-",
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
+        socket = root.resolve("cri.sock");
+        stateDir = root.resolve("state");
+        config = root.resolve("config.yaml");
+        log = root.resolve("daemon.log");
+        Files.createDirectories(root.resolve("logs"));
+        Files.writeString(config, """
+                socket: %s
+                stateDir: %s
+                backend: lxc
+                lxc:
+                  logLevel: WARN
+                metrics:
+                  listen: "127.0.0.1:0"
+                log:
+                  level: info
+                """.formatted(socket, stateDir));
+    }
+
+    /** Starts a daemon from the distribution named by the {@code pvecri.dist} system property. */
+    public static Daemon start() {
+        String dist = System.getProperty("pvecri.dist");
+        if (dist == null || dist.isBlank()) {
+            throw new IllegalStateException("system property pvecri.dist is not set (failsafe sets it)");
+        }
+        Daemon daemon;
+        try {
+            daemon = new Daemon(Path.of(dist));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        try {
+            daemon.launch();
+        } catch (RuntimeException | Error e) {
+            daemon.printLog();
+            daemon.close();
+            throw e;
+        }
+        return daemon;
+    }
+
+    // ---- accessors ------------------------------------------------------------------------
+
+    public Path root() {
+        return root;
+    }
+
+    public Path socket() {
+        return socket;
+    }
+
+    public Path stateDir() {
+        return stateDir;
+    }
+
+    /** The lxcpath under which the daemon keeps one LXC container per CRI container. */
+    public Path lxcPath() {
+        return stateDir.resolve("lxc");
+    }
+
+    /** Parent of the pod log directories made by {@link Pods}. */
+    public Path logsRoot() {
+        return root.resolve("logs");
+    }
+
+    public CriClient client() {
+        if (client == null) {
+            throw new IllegalStateException("the daemon is not running");
+        }
+        return client;
+    }
+
+    public RuntimeServiceGrpc.RuntimeServiceBlockingStub runtime() {
+        return client().runtime().withDeadlineAfter(60, TimeUnit.SECONDS);
+    }
+
+    public ImageServiceGrpc.ImageServiceBlockingStub images() {
+        return client().images().withDeadlineAfter(60, TimeUnit.SECONDS);
+    }
+
+    public AdminServiceGrpc.AdminServiceBlockingStub admin() {
+        return client().admin().withDeadlineAfter(60, TimeUnit.SECONDS);
+    }
+
+    public boolean isAlive() {
+        return process != null && process.isAlive();
+    }
+
+    public long pid() {
+        return process.pid();
+    }
+
+    /** Everything the daemon has written to stderr so far (all runs). */
+    public String log() {
+        try {
+            return Files.exists(log) ? Files.readString(log, StandardCharsets.UTF_8) : "";
+        } catch (IOException e) {
+            return "<cannot read " + log + ": " + e + ">";
+        }
+    }
+
+    /** Prints the tail of the daemon's stderr, for diagnosing a failure. */
+    public void printLog() {
+        List<String> lines = log().lines().toList();
+        int from = Math.max(0, lines.size() - 300);
+        System.err.println("===== pve-cri daemon stderr (" + log + ", last " + (lines.size() - from) + " of "
+                + lines.size() + " lines) =====");
+        lines.subList(from, lines.size()).forEach(System.err::println);
+        System.err.println("===== end of daemon stderr =====");
+    }
+
+    /** The {@code host:port} the metrics endpoint is bound to, as the daemon wrote it. */
+    public String metricsAddress() {
+        Path file = stateDir.resolve("metrics.addr");
+        return Wait.forValue("the daemon to write " + file, Duration.ofSeconds(10), () -> {
+            try {
+                return Files.exists(file) ? Files.readString(file).strip() : "";
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }, s -> !s.isEmpty());
+    }
+
+    // ---- images -----------------------------------------------------------------------------
+
+    /**
+     * Imports the test busybox image (once per daemon; the image store lives in the state dir and
+     * so survives restarts) and returns what the daemon reported.
+     */
+    public ImportedImage importBusybox() {
+        if (busybox == null) {
+            Path layout = root.resolve("busybox-oci");
+            try {
+                TestImages.busyboxLayout(layout, BUSYBOX_IMPORT_NAME);
+            } catch (Exception e) {
+                throw new IllegalStateException("cannot build the busybox test image", e);
+            }
+            ImportImageResponse response = admin().importImage(ImportImageRequest.newBuilder()
+                    .setPath(layout.toString())
+                    .setName(BUSYBOX_IMPORT_NAME)
+                    .build());
+            if (response.getImagesCount() != 1) {
+                throw new AssertionError("importing busybox gave " + response.getImagesCount() + " images: " + response);
+            }
+            busybox = response.getImages(0);
+        }
+        return busybox;
+    }
+
+    // ---- process control --------------------------------------------------------------------
+
+    private void launch() {
+        ProcessBuilder builder = new ProcessBuilder(executable.toString(), "serve",
+                "--config", config.toString(),
+                "--socket", socket.toString(),
+                "--state-dir", stateDir.toString(),
+                "--metrics-listen", "127.0.0.1:0")
+                .directory(root.toFile())
+                .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+                .redirectError(ProcessBuilder.Redirect.appendTo(log.toFile()));
+        // The test JVM is the Java 25 the daemon needs; make the launcher use it too.
+        builder.environment().put("JAVA_HOME", System.getProperty("java.home"));
+        try {
+            Files.writeString(log, "----- [e2e] starting daemon -----\n", StandardCharsets.UTF_8,
+                    StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+            process = builder.start();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot start " + executable, e);
+        }
+        client = CriClient.connect(socket);
+        awaitReady();
+        everReady = true;
+    }
+
+    private void awaitReady() {
+        Wait.until("the daemon to answer Version on " + socket, READY_LIMIT, () -> {
+            if (!process.isAlive()) {
+                // An Error, not an exception: Wait retries on exceptions, and this will not get better.
+                throw new AssertionError("daemon exited with " + process.exitValue() + " before it was ready");
+            }
+            try {
+                client.runtime().withDeadlineAfter(1, TimeUnit.SECONDS).version(VersionRequest.getDefaultInstance());
+                return true;
+            } catch (StatusRuntimeException e) {
+                return false;
+            }
+        });
+        if (!process.isAlive()) {
+            throw new AssertionError("daemon exited with " + process.exitValue() + " before it was ready");
+        }
+    }
+
+    /**
+     * SIGKILLs the daemon, as a crash would. Only the daemon process goes (and its launcher, should
+     * the launcher script not exec Java); containers must survive.
+     */
+    public void kill9() {
+        closeClient();
+        if (process == null) {
+            return;
+        }
+        List<ProcessHandle> javaChildren = process.descendants()
+                .filter(p -> p.info().command().map(c -> c.endsWith("/java")).orElse(false))
+                .toList();
+        process.destroyForcibly();
+        javaChildren.forEach(ProcessHandle::destroyForcibly);
+        awaitExit(process.toHandle());
+        javaChildren.forEach(Daemon::awaitExit);
+    }
+
+    /** Sends SIGTERM and waits for the daemon to exit; returns its exit status. */
+    public int stopGracefully() {
+        closeClient();
+        if (process == null || !process.isAlive()) {
+            return process == null ? 0 : process.exitValue();
+        }
+        process.destroy();
+        try {
+            if (!process.waitFor(STOP_LIMIT.toMillis(), TimeUnit.MILLISECONDS)) {
+                throw new AssertionError("daemon did not exit within " + STOP_LIMIT + " of SIGTERM");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+        return process.exitValue();
+    }
+
+    /** Starts the daemon again on the same socket, config and state dir (stopping it first if it runs). */
+    public void restart() {
+        if (isAlive()) {
+            stopGracefully();
+        }
+        launch();
+    }
+
+    private static void awaitExit(ProcessHandle handle) {
+        try {
+            handle.onExit().get(STOP_LIMIT.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (Exception e) {
+            throw new AssertionError("process " + handle.pid() + " did not exit", e);
+        }
+    }
+
+    private void closeClient() {
+        if (client != null) {
+            client.close();
+            client = null;
+        }
+    }
+
+    // ---- cleanup ------------------------------------------------------------------------------
+
+    /**
+     * Removes everything this daemon made: all pods through the RPCs (the daemon is started again
+     * for that if a test left it stopped), then any LXC container left under the lxcpath, then
+     * stops the daemon and deletes the temp dir. Never throws: what had to be cleaned up by force
+     * is printed and listed in {@link #leftovers()}.
+     */
+    @Override
+    public void close() {
+        try {
+            if (!isAlive() && everReady) {
+                launch();
+            }
+            if (isAlive()) {
+                removeAllPods();
+            }
+        } catch (RuntimeException | AssertionError e) {
+            leftover("cleanup through the CRI failed: " + e);
+        }
+        for (String name : safeLxcContainers()) {
+            leftover("LXC container " + name + " outlived RemovePodSandbox of every pod; destroying it");
+            Host.destroyLxcContainer(lxcPath(), name);
+        }
+        try {
+            stopGracefully();
+        } catch (RuntimeException | AssertionError e) {
+            leftover("daemon did not stop on SIGTERM: " + e);
+            if (process != null) {
+                process.destroyForcibly();
+            }
+        }
+        for (Path mount : Host.mountsUnder(root)) {
+            leftover("mount " + mount + " was left after all pods were removed and the daemon stopped; unmounting it");
+            Host.run(Duration.ofSeconds(30), List.of("umount", "-l", mount.toString()));
+        }
+        if (!leftovers.isEmpty()) {
+            printLog();
+        }
+        deleteRoot();
+    }
+
+    /**
+     * What {@link #close()} found left behind after removing every pod through the CRI and
+     * stopping the daemon (LXC containers, mounts): daemon bugs, which the extension reports.
+     */
+    public List<String> leftovers() {
+        return List.copyOf(leftovers);
+    }
+
+    private void leftover(String what) {
+        System.err.println("[e2e] " + what);
+        leftovers.add(what);
+    }
+
+    private void removeAllPods() {
+        for (PodSandbox pod : runtime().listPodSandbox(ListPodSandboxRequest.getDefaultInstance()).getItemsList()) {
+            try {
+                runtime().stopPodSandbox(StopPodSandboxRequest.newBuilder().setPodSandboxId(pod.getId()).build());
+                runtime().removePodSandbox(RemovePodSandboxRequest.newBuilder().setPodSandboxId(pod.getId()).build());
+            } catch (StatusRuntimeException e) {
+                leftover("could not stop and remove pod " + pod.getId() + ": " + e.getStatus());
+            }
+        }
+    }
+
+    private List<String> safeLxcContainers() {
+        try {
+            return Host.lxcContainers(lxcPath());
+        } catch (RuntimeException | AssertionError e) {
+            System.err.println("[e2e] cannot list LXC containers: " + e);
+            return List.of();
+        }
+    }
+
+    private void deleteRoot() {
+        try (Stream<Path> paths = Files.walk(root)) {
+            paths.sorted(Comparator.reverseOrder()).forEach(p -> {
+                try {
+                    Files.deleteIfExists(p);
+                } catch (IOException e) {
+                    System.err.println("[e2e] cannot delete " + p + ": " + e);
+                }
+            });
+        } catch (IOException | UncheckedIOException e) {
+            System.err.println("[e2e] cannot delete " + root + ": " + e);
+        }
+    }
+}
