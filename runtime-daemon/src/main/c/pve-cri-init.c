@@ -774,6 +774,8 @@ static int setup_signalfd(void)
 
 struct logger {
     const char *path;
+    int dirfd;        /* O_PATH fd of the log directory, kept after its mount is detached */
+    const char *name; /* file name inside dirfd */
     int fd;
     size_t max_line;
     char *rec; /* record buffer: header + max_line + '\n' */
@@ -787,11 +789,42 @@ struct stream {
     size_t len, cap;
 };
 
+/*
+ * The log lives in kubelet's directory, bind-mounted at the log path's directory. The shim
+ * keeps an O_PATH fd of that directory and detaches the mount before the main process starts,
+ * so no process of the container can reach kubelet's files (e.g. swap the log for a symlink
+ * that kubelet would follow); reopen works through the fd. O_NOFOLLOW refuses a symlinked log.
+ */
+static void log_attach_dir(struct logger *lg)
+{
+    if (!lg->path)
+        return;
+    static char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", lg->path);
+    char *slash = strrchr(dir, '/');
+    if (!slash || !slash[1]) {
+        lg->dirfd = AT_FDCWD;
+        lg->name = lg->path;
+        return;
+    }
+    lg->name = lg->path + (slash - dir) + 1;
+    *slash = '\0';
+    lg->dirfd = open(dir[0] ? dir : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (lg->dirfd < 0) {
+        msg("cannot open log directory %s: %s", dir, strerror(errno));
+        lg->dirfd = AT_FDCWD;
+        lg->name = lg->path;
+        return;
+    }
+    if (getpid() == 1 && umount2(dir, MNT_DETACH) < 0 && errno != EINVAL)
+        msg("detaching the log mount %s: %s", dir, strerror(errno));
+}
+
 static void log_open(struct logger *lg)
 {
     if (!lg->path)
         return;
-    lg->fd = open(lg->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    lg->fd = openat(lg->dirfd, lg->name, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
     if (lg->fd < 0)
         msg("cannot open log %s: %s (output is discarded until reopen)", lg->path,
             strerror(errno));
@@ -1127,7 +1160,7 @@ static int main_mode(const char *spec_file)
         msg("open %s: %s", path_ctl, strerror(errno));
 
     /* log */
-    struct logger lg = { .path = sp.log_path, .fd = -1, .max_line = sp.max_line };
+    struct logger lg = { .path = sp.log_path, .dirfd = AT_FDCWD, .name = sp.log_path, .fd = -1, .max_line = sp.max_line };
     lg.rec = malloc(sp.max_line + 128);
     char *chunk = malloc(READ_CHUNK);
     struct stream out = { .fd = -1, .name = "stdout", .cap = sp.max_line + 2 };
@@ -1138,6 +1171,7 @@ static int main_mode(const char *spec_file)
         msg("out of memory");
         return EXIT_INTERNAL;
     }
+    log_attach_dir(&lg);
     log_open(&lg);
 
     /* stdio */
