@@ -1,5 +1,6 @@
 package io.pvecri.daemon.container;
 
+import io.pvecri.daemon.util.Times;
 import io.pvecri.daemon.backend.ContainerBackend;
 import io.pvecri.daemon.backend.LaunchSpec;
 import io.pvecri.daemon.config.Signals;
@@ -165,7 +166,7 @@ public final class ContainerManager {
         String imageRef = image.repoDigests().isEmpty() ? image.id() : image.repoDigests().getFirst();
         ContainerRecord r = new ContainerRecord(id, sandbox.id(), config.getMetadata().getName(), config.getMetadata().getAttempt(),
                 imageName, image.id(), imageRef, logPath.map(Path::toString).orElse(""), ContainerRecord.State.CREATED,
-                nowNanos(), 0, 0, 0, "", "", 0, 0, stopSignal, config.toByteArray(), res.toByteArray());
+                Times.nowNanos(), 0, 0, 0, "", "", 0, 0, stopSignal, config.toByteArray(), res.toByteArray());
         store.put(r);
         return r;
     }
@@ -195,7 +196,7 @@ public final class ContainerManager {
             try {
                 init = backend.start(r.id());
             } catch (IOException e) {
-                ContainerRecord failed = r.exited(nowNanos(), 128, "StartError", e.getMessage());
+                ContainerRecord failed = r.exited(Times.nowNanos(), 128, "StartError", e.getMessage());
                 store.put(failed);
                 throw CriException.internal("failed to start container " + r.id() + ": " + e.getMessage(), e);
             }
@@ -217,14 +218,14 @@ public final class ContainerManager {
                     return refresh(running);
                 }
                 if (!init.alive()) {
-                    ContainerRecord failed = r.exited(nowNanos(), 128, "StartError", "the container's init exited before starting the process; see " + backend.name() + " log");
+                    ContainerRecord failed = r.exited(Times.nowNanos(), 128, "StartError", "the container's init exited before starting the process; see " + backend.name() + " log");
                     store.put(failed);
                     throw CriException.internal("failed to start container " + r.id() + ": init exited early", null);
                 }
                 sleep(5);
             }
             kill(r, shim);
-            ContainerRecord failed = r.exited(nowNanos(), 128, "StartError", "the init shim did not report the process started within " + START_WAIT.toSeconds() + "s");
+            ContainerRecord failed = r.exited(Times.nowNanos(), 128, "StartError", "the init shim did not report the process started within " + START_WAIT.toSeconds() + "s");
             store.put(failed);
             throw CriException.internal("failed to start container " + r.id() + ": " + failed.message(), null);
         }
@@ -392,7 +393,7 @@ public final class ContainerManager {
             String reason = x.reason().isEmpty() ? (x.exitCode() == 0 ? "Completed" : "Error") : x.reason();
             updated = r.exited(x.finishedAtNanos(), x.exitCode(), reason, x.error());
         } else if (!new ContainerBackend.InitProcess(r.initPid(), r.initStartMillis()).alive()) {
-            updated = r.exited(nowNanos(), 137, "Error", "the container was killed without its init recording an exit status (force stop or node failure)");
+            updated = r.exited(Times.nowNanos(), 137, "Error", "the container was killed without its init recording an exit status (force stop or node failure)");
         }
         if (updated == null) {
             return r;
@@ -491,7 +492,7 @@ public final class ContainerManager {
         for (ContainerRecord r : store.all()) {
             recovered(r);
             if ((r.state() == ContainerRecord.State.CREATED) && !backendContainers.contains(r.id())) {
-                store.put(r.exited(nowNanos(), 128, "Unknown", "the backend container vanished while pve-cri was down"));
+                store.put(r.exited(Times.nowNanos(), 128, "Unknown", "the backend container vanished while pve-cri was down"));
                 LOG.warn("recovery.container_vanished", "id", r.id());
             } else if (r.state() == ContainerRecord.State.RUNNING) {
                 ContainerRecord after = refresh(r);
@@ -535,10 +536,6 @@ public final class ContainerManager {
         }
     }
 
-    static long nowNanos() {
-        java.time.Instant now = java.time.Instant.now();
-        return now.getEpochSecond() * 1_000_000_000L + now.getNano();
-    }
 
     private static void sleep(long ms) {
         try {

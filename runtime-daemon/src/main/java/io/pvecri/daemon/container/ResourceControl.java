@@ -1,5 +1,6 @@
 package io.pvecri.daemon.container;
 
+import io.pvecri.daemon.util.Times;
 import io.pvecri.daemon.cgroup.CgroupException;
 import io.pvecri.daemon.cgroup.CgroupHost;
 import io.pvecri.daemon.cgroup.CgroupStats;
@@ -65,7 +66,7 @@ public final class ResourceControl {
     }
 
     Stats stats(long initPid, FileTrees.Usage layer) {
-        long now = nowNanos();
+        long now = Times.nowNanos();
         Optional<CgroupStats> s = Optional.empty();
         if (initPid > 0) {
             try {
@@ -92,8 +93,4 @@ public final class ResourceControl {
         return host.version().name().toLowerCase();
     }
 
-    static long nowNanos() {
-        java.time.Instant now = java.time.Instant.now();
-        return now.getEpochSecond() * 1_000_000_000L + now.getNano();
-    }
 }

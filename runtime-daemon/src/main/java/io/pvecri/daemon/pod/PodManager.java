@@ -1,5 +1,6 @@
 package io.pvecri.daemon.pod;
 
+import io.pvecri.daemon.util.Times;
 import io.pvecri.daemon.errors.CriException;
 import io.pvecri.daemon.state.RecordStore;
 import io.pvecri.daemon.util.IdIndex;
@@ -71,7 +72,7 @@ public final class PodManager {
             namespaces.create(id, hostname, !hostNet, !hostIpc, !hostNet);
             SandboxRecord r = new SandboxRecord(id, md.getName(), md.getNamespace(), md.getUid(), md.getAttempt(),
                     Map.copyOf(config.getLabelsMap()), Map.copyOf(config.getAnnotationsMap()), config.getLogDirectory(),
-                    hostname, runtimeHandler, hostNet, hostIpc, SandboxRecord.State.READY, nowNanos(), config.toByteArray());
+                    hostname, runtimeHandler, hostNet, hostIpc, SandboxRecord.State.READY, Times.nowNanos(), config.toByteArray());
             try {
                 store.put(r);
             } catch (RuntimeException e) {
@@ -208,8 +209,4 @@ public final class PodManager {
         return locks.computeIfAbsent(id, k -> new Object());
     }
 
-    static long nowNanos() {
-        java.time.Instant now = java.time.Instant.now();
-        return now.getEpochSecond() * 1_000_000_000L + now.getNano();
-    }
 }

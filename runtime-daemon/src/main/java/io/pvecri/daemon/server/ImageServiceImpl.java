@@ -1,5 +1,6 @@
 package io.pvecri.daemon.server;
 
+import io.pvecri.daemon.util.Times;
 import io.pvecri.proto.cri.v1.Int64Value;
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
@@ -109,7 +110,7 @@ final class ImageServiceImpl extends ImageServiceGrpc.ImageServiceImplBase {
     @Override
     public void imageFsInfo(ImageFsInfoRequest req, StreamObserver<ImageFsInfoResponse> out) {
         Rpc.unary("ImageFsInfo", out, () -> {
-            long ts = RuntimeServiceImpl.nowNanos();
+            long ts = Times.nowNanos();
             FsUsage img = images.usage();
             FileTrees.Usage ctr = FileTrees.usage(containersDir);
             return ImageFsInfoResponse.newBuilder()

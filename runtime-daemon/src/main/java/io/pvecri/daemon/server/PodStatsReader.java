@@ -1,5 +1,6 @@
 package io.pvecri.daemon.server;
 
+import io.pvecri.daemon.util.Times;
 import io.pvecri.daemon.container.ContainerManager;
 import io.pvecri.daemon.container.ContainerRecord;
 import io.pvecri.daemon.container.ResourceControl;
@@ -30,7 +31,7 @@ final class PodStatsReader {
     }
 
     PodSandboxStats read(SandboxRecord pod) {
-        long ts = RuntimeServiceImpl.nowNanos();
+        long ts = Times.nowNanos();
         long cpu = 0, ws = 0, usage = 0, rss = 0, faults = 0, major = 0, avail = 0, pids = 0;
         List<ContainerStats> per = new ArrayList<>();
         long netPid = 0;

@@ -1,5 +1,6 @@
 package io.pvecri.daemon.server;
 
+import io.pvecri.daemon.util.Times;
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
 import io.pvecri.daemon.Version;
@@ -104,7 +105,7 @@ final class RuntimeServiceImpl extends RuntimeServiceGrpc.RuntimeServiceImplBase
         Rpc.unary("PodSandboxStatus", out, () -> {
             SandboxRecord r = pods.status(req.getPodSandboxId());
             PodSandboxStatusResponse.Builder b = PodSandboxStatusResponse.newBuilder().setStatus(CriMapper.sandboxStatus(r))
-                    .setTimestamp(nowNanos());
+                    .setTimestamp(Times.nowNanos());
             if (req.getVerbose()) {
                 b.putInfo("info", "{\"netns\":\"" + (r.hostNetwork() ? "host" : pods.netnsPath(r.id()).toString())
                         + "\",\"hostname\":\"" + r.hostname() + "\",\"backend\":\"" + backend.name() + "\"}");
@@ -340,8 +341,4 @@ final class RuntimeServiceImpl extends RuntimeServiceGrpc.RuntimeServiceImplBase
         return Status.UNIMPLEMENTED.withDescription(method + ": " + message).asRuntimeException();
     }
 
-    static long nowNanos() {
-        java.time.Instant now = java.time.Instant.now();
-        return now.getEpochSecond() * 1_000_000_000L + now.getNano();
-    }
 }
