@@ -1,0 +1,558 @@
+package io.pvecri.image;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * The node's image store: imported images, their content-addressed blobs, and one unpacked,
+ * read-only rootfs tree per image for containers to overlay.
+ *
+ * <p>Thread safety: all methods may be called concurrently. Record changes are serialised by one
+ * lock; imports verify and unpack outside it (concurrently), and only their final commit takes
+ * the lock. An import pins its image id and blobs so that a concurrent {@link #remove} neither
+ * deletes blobs it is about to reference nor removes the image it is merging into.
+ *
+ * <p>Only one process may have a store open; {@link #open} takes a file lock on {@code root/lock}.
+ */
+public final class ImageStore implements AutoCloseable {
+
+    private static final System.Logger LOG = System.getLogger(ImageStore.class.getName());
+
+    private final StoreLayout layout;
+    private final BlobStore blobs;
+    private final RecordFiles recordFiles;
+    private final Clock clock;
+    private final FileChannel lockChannel;
+    private final FileLock fileLock;
+
+    private final ReentrantLock lock = new ReentrantLock();
+    /** Images by config digest hex. Guarded by {@link #lock}. */
+    private final Map<String, StoredImage> images = new HashMap<>();
+    /** Image ids (hex) and blobs that imports in progress rely on. Guarded by {@link #lock}. */
+    private final Map<String, Integer> pinnedImages = new HashMap<>();
+    private final Map<Digest, Integer> pinnedBlobs = new HashMap<>();
+    private volatile boolean closed;
+
+    private ImageStore(StoreLayout layout, Clock clock, FileChannel lockChannel, FileLock fileLock) {
+        this.layout = layout;
+        this.blobs = new BlobStore(layout.blobs(), layout.tmp());
+        this.recordFiles = new RecordFiles(layout);
+        this.clock = clock;
+        this.lockChannel = lockChannel;
+        this.fileLock = fileLock;
+    }
+
+    /**
+     * Opens (creating if needed) the store at {@code root}: loads persisted records, removes work
+     * left by a crash ({@code tmp/}, image directories without a valid record or rootfs) and
+     * blobs no image references.
+     *
+     * @throws ImageStoreIoException the directories cannot be created or read, or another
+     *                               process has the store open
+     */
+    public static ImageStore open(Path root) throws ImageCacheException {
+        return open(root, Clock.systemUTC());
+    }
+
+    static ImageStore open(Path root, Clock clock) throws ImageCacheException {
+        Objects.requireNonNull(root, "root");
+        StoreLayout layout = new StoreLayout(root.toAbsolutePath().normalize());
+        FileChannel channel = null;
+        try {
+            layout.create();
+            channel = FileChannel.open(layout.lockFile(), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            FileLock fl;
+            try {
+                fl = channel.tryLock();
+            } catch (OverlappingFileLockException e) {
+                fl = null;
+            }
+            if (fl == null) {
+                throw new ImageStoreIoException("image store " + layout.root()
+                        + " is already open (by another process or another ImageStore in this one)", null);
+            }
+            ImageStore store = new ImageStore(layout, clock, channel, fl);
+            store.recover();
+            LOG.log(System.Logger.Level.INFO, "image store {0}: {1} images", layout.root(), store.images.size());
+            return store;
+        } catch (IOException e) {
+            closeQuietly(channel);
+            throw new ImageStoreIoException("cannot open image store " + layout.root(), e);
+        } catch (ImageCacheException | RuntimeException e) {
+            closeQuietly(channel);
+            throw e;
+        }
+    }
+
+    private void recover() throws IOException {
+        FileTrees.deleteChildren(layout.tmp());
+        boolean unreadableRecords = false;
+        for (RecordFiles.Loaded loaded : recordFiles.loadAll()) {
+            switch (loaded) {
+                case RecordFiles.Loaded.Ok ok -> images.put(ok.image().hex(), ok.image());
+                case RecordFiles.Loaded.Broken broken -> {
+                    LOG.log(System.Logger.Level.WARNING, "removing unusable image directory {0}: {1}",
+                            broken.dir(), broken.reason());
+                    FileTrees.deleteRecursively(broken.dir());
+                }
+                case RecordFiles.Loaded.Unreadable unreadable -> {
+                    LOG.log(System.Logger.Level.ERROR, "ignoring image directory {0}: {1}; it is left in place, "
+                            + "and unreferenced blobs are kept until it is fixed or removed",
+                            unreadable.dir(), unreadable.reason());
+                    unreadableRecords = true;
+                }
+            }
+        }
+        if (unreadableRecords) {
+            return;
+        }
+        Set<Digest> referenced = new HashSet<>();
+        images.values().forEach(i -> referenced.addAll(i.blobDigests()));
+        int removed = 0;
+        for (Digest d : blobs.list()) {
+            if (!referenced.contains(d)) {
+                blobs.delete(d);
+                removed++;
+            }
+        }
+        if (removed > 0) {
+            LOG.log(System.Logger.Level.INFO, "removed {0} unreferenced blobs from {1}", removed, layout.blobs());
+        }
+    }
+
+    /** The store's root directory. */
+    public Path root() {
+        return layout.root();
+    }
+
+    /** All images, oldest import first. */
+    public List<ImageRecord> list() {
+        requireOpen();
+        lock.lock();
+        try {
+            return images.values().stream()
+                    .sorted(Comparator.comparing((StoredImage i) -> Instant.parse(i.importedAt())).thenComparing(StoredImage::id))
+                    .map(StoredImage::toRecord)
+                    .toList();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Finds an image by full id ({@code sha256:<hex>}), bare 64-hex id, unique id prefix (at
+     * least 3 hex characters), name ({@code busybox}, {@code busybox:1.36},
+     * {@code reg.local:5000/a/b:t}, normalised like Docker) or digest reference
+     * ({@code name@sha256:...}).
+     */
+    public Optional<ImageRecord> resolve(String reference) {
+        requireOpen();
+        lock.lock();
+        try {
+            return ReferenceMatcher.resolve(images.values(), reference).map(StoredImage::toRecord);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Imports the images of an OCI image layout directory, an OCI archive tar, or a docker-archive
+     * tar (optionally gzip-compressed). Every blob is verified against its digest and size and
+     * every layer's DiffID against the config; each new image's layers are unpacked once. Either
+     * all images of the source are imported or, on failure, nothing is left behind.
+     *
+     * <p>Names: the names recorded in the source are applied; {@code name}, if given, is added
+     * as a tag when the source holds one image (tag-only {@code org.opencontainers.image.ref.name}
+     * annotations are combined with its repository). Re-importing an image only adds names;
+     * a tag that points to another image moves to the imported one.
+     *
+     * @return the imported images, in source order, with their current records
+     * @throws InvalidImageException  the source is malformed, corrupt or hostile
+     * @throws ImageStoreIoException  the store's disk I/O failed
+     */
+    public List<ImageRecord> importImage(Path fileOrDir, Optional<String> name) throws ImageCacheException {
+        requireOpen();
+        Objects.requireNonNull(fileOrDir, "fileOrDir");
+        Objects.requireNonNull(name, "name");
+        Path source = fileOrDir.toAbsolutePath();
+        Path work;
+        try {
+            work = layout.newWorkDir("import");
+        } catch (IOException e) {
+            throw new ImageStoreIoException("cannot create a work directory under " + layout.tmp(), e);
+        }
+        Set<String> myImages = new HashSet<>();
+        Set<Digest> myBlobs = new HashSet<>();
+        try {
+            ImportSource src = ImportSource.open(source, work);
+            List<ImageCandidate> candidates = SourceReader.read(src, blobs::contains);
+            List<ImageNaming.Named> named = ImageNaming.apply(candidates, name, src.describe());
+            Set<String> toUnpack = pin(named, myImages, myBlobs);
+            ImportPreparer preparer = new ImportPreparer(blobs);
+            List<ImportPreparer.Prepared> prepared = new ArrayList<>();
+            for (ImageNaming.Named n : named) {
+                prepared.add(preparer.prepare(n, toUnpack.contains(n.candidate().id().hex()), src, work));
+            }
+            return commit(prepared);
+        } catch (IOException e) {
+            throw new ImageStoreIoException("importing " + source + " into " + layout.root() + " failed", e);
+        } finally {
+            unpin(myImages, myBlobs);
+            try {
+                FileTrees.deleteRecursively(work);
+            } catch (IOException e) {
+                LOG.log(System.Logger.Level.WARNING, "cannot remove import work directory {0}: {1}", work, e);
+            }
+        }
+    }
+
+    /** Pins ids and blobs; returns the ids (hex) not yet in the store, which must be unpacked. */
+    private Set<String> pin(List<ImageNaming.Named> named, Set<String> myImages, Set<Digest> myBlobs) {
+        lock.lock();
+        try {
+            Set<String> toUnpack = new HashSet<>();
+            for (ImageNaming.Named n : named) {
+                String hex = n.candidate().id().hex();
+                if (myImages.add(hex)) {
+                    pinnedImages.merge(hex, 1, Integer::sum);
+                }
+                for (Digest d : n.candidate().blobs()) {
+                    if (myBlobs.add(d)) {
+                        pinnedBlobs.merge(d, 1, Integer::sum);
+                    }
+                }
+                if (!images.containsKey(hex)) {
+                    toUnpack.add(hex);
+                }
+            }
+            return toUnpack;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Releases pins; blobs this import brought in that no image ended up using are deleted. */
+    private void unpin(Set<String> myImages, Set<Digest> myBlobs) {
+        lock.lock();
+        try {
+            myImages.forEach(hex -> pinnedImages.computeIfPresent(hex, (k, v) -> v == 1 ? null : v - 1));
+            myBlobs.forEach(d -> pinnedBlobs.computeIfPresent(d, (k, v) -> v == 1 ? null : v - 1));
+            Set<Digest> unused = new HashSet<>(myBlobs);
+            unused.removeAll(pinnedBlobs.keySet());
+            images.values().forEach(i -> unused.removeAll(i.blobDigests()));
+            for (Digest d : unused) {
+                try {
+                    blobs.delete(d);
+                } catch (IOException e) {
+                    LOG.log(System.Logger.Level.WARNING, "cannot delete unused blob {0}: {1}", d, e);
+                }
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private List<ImageRecord> commit(List<ImportPreparer.Prepared> prepared) throws IOException {
+        if (prepared.stream().anyMatch(p -> p.stagedImageDir() != null)) {
+            try {
+                Posix.syncfs(layout.root());
+            } catch (IOException e) {
+                LOG.log(System.Logger.Level.WARNING, "syncfs({0}) failed, unpacked files may not be durable yet: {1}",
+                        layout.root(), e.getMessage());
+            }
+        }
+        lock.lock();
+        try {
+            String now = clock.instant().toString();
+            List<String> order = new ArrayList<>();
+            for (ImportPreparer.Prepared p : prepared) {
+                ImageCandidate c = p.named().candidate();
+                String hex = c.id().hex();
+                List<String> tags = p.named().repoTags();
+                moveTagsAway(tags, hex);
+                StoredImage existing = images.get(hex);
+                if (existing == null) {
+                    if (p.stagedImageDir() == null) {
+                        throw new IllegalStateException("image " + c.id() + " vanished while pinned");
+                    }
+                    StoredImage created = new StoredImage(StoredImage.SCHEMA_VERSION, c.id().toString(), tags,
+                            p.named().repoDigests(), c.size(), ConfigMapping.toImageConfig(c.config()), c.platform(),
+                            0, now, now, c.blobs().stream().map(Digest::toString).toList(),
+                            p.usage().bytes(), p.usage().inodes());
+                    RecordFiles.writeInto(p.stagedImageDir(), created);
+                    Files.move(p.stagedImageDir(), layout.imageDir(hex), StandardCopyOption.ATOMIC_MOVE);
+                    images.put(hex, created);
+                    LOG.log(System.Logger.Level.INFO, "imported image {0} {1}", c.id(), tags);
+                } else {
+                    StoredImage merged = existing.merged(tags, p.named().repoDigests(), c.blobs());
+                    if (!merged.equals(existing)) {
+                        recordFiles.write(merged);
+                        images.put(hex, merged);
+                    }
+                    LOG.log(System.Logger.Level.INFO, "image {0} already present, names now {1}",
+                            c.id(), merged.repoTags());
+                }
+                order.add(hex);
+            }
+            FileTrees.fsyncDirectory(layout.images());
+            return new ArrayList<>(new LinkedHashSet<>(order)).stream().map(h -> images.get(h).toRecord()).toList();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Removes the given tags from every image other than {@code hex}. Caller holds the lock. */
+    private void moveTagsAway(List<String> tags, String hex) throws IOException {
+        for (StoredImage other : List.copyOf(images.values())) {
+            if (other.hex().equals(hex)) {
+                continue;
+            }
+            StoredImage updated = other;
+            for (String t : tags) {
+                if (updated.repoTags().contains(t)) {
+                    updated = updated.withoutTag(t);
+                    LOG.log(System.Logger.Level.INFO, "tag {0} moves from image {1} to sha256:{2}", t, other.id(), hex);
+                }
+            }
+            if (updated != other) {
+                recordFiles.write(updated);
+                images.put(updated.hex(), updated);
+            }
+        }
+    }
+
+    /**
+     * The unpacked root file system of an image. Callers must treat it as read-only (overlay it).
+     *
+     * @param imageId {@code sha256:<hex>} or the bare 64 hex characters
+     */
+    public Path rootfs(String imageId) throws ImageNotFoundException {
+        requireOpen();
+        String hex = ReferenceMatcher.idHex(imageId).orElseThrow(() -> new ImageNotFoundException(imageId));
+        lock.lock();
+        try {
+            if (!images.containsKey(hex)) {
+                throw new ImageNotFoundException(imageId);
+            }
+            return layout.rootfs(hex);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Records that a container uses the image: references+1, lastUsed=now, persisted. A failure
+     * to persist is logged (counts are re-established by {@link #reconcileReferences} at start).
+     */
+    public ImageRecord acquire(String imageId) throws ImageNotFoundException {
+        requireOpen();
+        String hex = ReferenceMatcher.idHex(imageId).orElseThrow(() -> new ImageNotFoundException(imageId));
+        lock.lock();
+        try {
+            StoredImage s = images.get(hex);
+            if (s == null) {
+                throw new ImageNotFoundException(imageId);
+            }
+            return update(s.withReferences(s.references() + 1, clock.instant())).toRecord();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** references-1 (never below 0), persisted; an unknown id is ignored. */
+    public void release(String imageId) {
+        requireOpen();
+        Optional<String> hex = ReferenceMatcher.idHex(imageId);
+        if (hex.isEmpty()) {
+            return;
+        }
+        lock.lock();
+        try {
+            StoredImage s = images.get(hex.get());
+            if (s != null && s.references() > 0) {
+                update(s.withReferences(s.references() - 1, null));
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Sets every image's reference count from the daemon's container records (image id, full
+     * or bare hex, to number of containers); images not in the map get 0.
+     */
+    public void reconcileReferences(Map<String, Integer> actual) {
+        requireOpen();
+        Map<String, Integer> byHex = new HashMap<>();
+        actual.forEach((id, n) -> {
+            Optional<String> hex = ReferenceMatcher.idHex(id);
+            if (hex.isPresent()) {
+                byHex.merge(hex.get(), Math.max(0, n == null ? 0 : n), Integer::sum);
+            } else {
+                LOG.log(System.Logger.Level.WARNING, "reconcileReferences: ignoring malformed image id {0}", id);
+            }
+        });
+        lock.lock();
+        try {
+            for (String unknown : byHex.keySet()) {
+                if (!images.containsKey(unknown)) {
+                    LOG.log(System.Logger.Level.WARNING, "containers reference image sha256:{0}, which is not in the store",
+                            unknown);
+                }
+            }
+            for (StoredImage s : List.copyOf(images.values())) {
+                int want = byHex.getOrDefault(s.hex(), 0);
+                if (s.references() != want) {
+                    update(s.withReferences(want, null));
+                }
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private StoredImage update(StoredImage s) {
+        images.put(s.hex(), s);
+        try {
+            recordFiles.write(s);
+        } catch (IOException e) {
+            LOG.log(System.Logger.Level.WARNING, "cannot persist record of image {0} ({1}); kept in memory", s.id(), e);
+        }
+        return s;
+    }
+
+    /**
+     * Removes an image (all its names), its rootfs, and the blobs no other image uses.
+     *
+     * @throws ImageNotFoundException nothing matches {@code reference} (see {@link #resolve})
+     * @throws ImageInUseException    containers still reference it, or an import of it is in progress
+     * @throws ImageStoreIoException  the image directory could not be moved away
+     */
+    public ImageRecord remove(String reference)
+            throws ImageNotFoundException, ImageInUseException, ImageStoreIoException {
+        requireOpen();
+        Path trash;
+        StoredImage removed;
+        lock.lock();
+        try {
+            removed = ReferenceMatcher.resolve(images.values(), reference)
+                    .orElseThrow(() -> new ImageNotFoundException(reference));
+            if (removed.references() > 0) {
+                throw new ImageInUseException(removed.id(), removed.references(),
+                        removed.references() + " container(s) use it; remove them first");
+            }
+            if (pinnedImages.containsKey(removed.hex())) {
+                throw new ImageInUseException(removed.id(), 0, "an import of this image is in progress; retry later");
+            }
+            try {
+                trash = layout.tmp().resolve("remove-" + removed.hex() + "-" + System.nanoTime());
+                Files.move(layout.imageDir(removed.hex()), trash, StandardCopyOption.ATOMIC_MOVE);
+                FileTrees.fsyncDirectory(layout.images());
+            } catch (IOException e) {
+                throw new ImageStoreIoException("cannot remove image " + removed.id() + " from " + layout.images(), e);
+            }
+            images.remove(removed.hex());
+            Set<Digest> unused = new HashSet<>(removed.blobDigests());
+            unused.removeAll(pinnedBlobs.keySet());
+            images.values().forEach(i -> unused.removeAll(i.blobDigests()));
+            for (Digest d : unused) {
+                try {
+                    blobs.delete(d);
+                } catch (IOException e) {
+                    LOG.log(System.Logger.Level.WARNING, "cannot delete blob {0} (removed at next open): {1}", d, e);
+                }
+            }
+        } finally {
+            lock.unlock();
+        }
+        try {
+            FileTrees.deleteRecursively(trash);
+        } catch (IOException e) {
+            LOG.log(System.Logger.Level.WARNING, "cannot delete {0} (removed at next open): {1}", trash, e);
+        }
+        LOG.log(System.Logger.Level.INFO, "removed image {0} {1}", removed.id(), removed.repoTags());
+        return removed.toRecord();
+    }
+
+    /**
+     * Space used by the store: unpacked trees plus blobs. Computed from sizes recorded at
+     * import and a listing of the blob directory, so it is cheap to call often.
+     */
+    public FsUsage usage() {
+        requireOpen();
+        long bytes = 0;
+        long inodes = 4; // root, blobs/sha256, images, tmp
+        lock.lock();
+        try {
+            for (StoredImage s : images.values()) {
+                bytes += s.rootfsBytes();
+                inodes += s.rootfsInodes() + 2; // image dir and record
+            }
+        } finally {
+            lock.unlock();
+        }
+        try {
+            for (Digest d : blobs.list()) {
+                try {
+                    bytes += blobs.size(d);
+                    inodes++;
+                } catch (IOException e) {
+                    // removed concurrently
+                }
+            }
+        } catch (IOException e) {
+            LOG.log(System.Logger.Level.WARNING, "cannot list blobs for usage: {0}", e.toString());
+        }
+        return new FsUsage(layout.root(), bytes, inodes);
+    }
+
+    /** Releases the store's file lock. Further calls fail with IllegalStateException. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            fileLock.release();
+        } catch (IOException e) {
+            LOG.log(System.Logger.Level.WARNING, "cannot release lock of {0}: {1}", layout.lockFile(), e);
+        }
+        closeQuietly(lockChannel);
+    }
+
+    private void requireOpen() {
+        if (closed) {
+            throw new IllegalStateException("image store " + layout.root() + " is closed");
+        }
+    }
+
+    private static void closeQuietly(FileChannel ch) {
+        if (ch != null) {
+            try {
+                ch.close();
+            } catch (IOException ignored) {
+                // nothing useful to do
+            }
+        }
+    }
+}
