@@ -75,9 +75,9 @@ public final class Daemon {
         podStore.load();
         ctrStore.load();
 
-        PodManager pods = new PodManager(podStore, namespaces, Set.of(backend.name()));
+        PodManager pods = new PodManager(podStore, namespaces, new io.pvecri.daemon.pod.PodFiles(cfg.podsDir()), Set.of(backend.name()));
         Files.createDirectories(cfg.containersDir());
-        ContainerManager containers = new ContainerManager(ctrStore, pods::byId, namespaces, images, backend,
+        ContainerManager containers = new ContainerManager(ctrStore, pods::byId, pods::files, namespaces, images, backend,
                 cfg.containersDir(), shimBinary, cfg.runtime().defaultStopSignal(), cfg.runtime().execOutputLimitBytes(),
                 new ResourceControl(cgroups));
         pods.bind(new PodContainers(containers));

@@ -47,6 +47,7 @@ public final class ContainerManager {
 
     private final RecordStore<ContainerRecord> store;
     private final Function<String, Optional<SandboxRecord>> sandboxes;
+    private final Function<String, List<io.pvecri.daemon.pod.PodFiles.File>> podFiles;
     private final PodNamespaces namespaces;
     private final ImageStore images;
     private final ContainerBackend backend;
@@ -59,10 +60,11 @@ public final class ContainerManager {
     private final Map<String, Object> locks = new ConcurrentHashMap<>();
 
     public ContainerManager(RecordStore<ContainerRecord> store, Function<String, Optional<SandboxRecord>> sandboxes,
-                            PodNamespaces namespaces, ImageStore images, ContainerBackend backend, Path containersDir,
+                            Function<String, List<io.pvecri.daemon.pod.PodFiles.File>> podFiles, PodNamespaces namespaces, ImageStore images, ContainerBackend backend, Path containersDir,
                             Path shimBinary, String defaultStopSignal, int execOutputLimit, ResourceControl resources) {
         this.store = store;
         this.sandboxes = sandboxes;
+        this.podFiles = podFiles;
         this.namespaces = namespaces;
         this.images = images;
         this.backend = backend;
@@ -116,7 +118,13 @@ public final class ContainerManager {
             throw CriException.notFound("image " + image.id() + " disappeared while creating the container: " + e.getMessage());
         }
         Optional<Path> logPath = LaunchPlanner.logPath(sandbox, config);
-        List<LaunchSpec.BindMount> mounts = LaunchPlanner.mounts(config);
+        List<LaunchSpec.BindMount> mounts = new ArrayList<>(LaunchPlanner.mounts(config));
+        boolean readonly = config.getLinux().getSecurityContext().getReadonlyRootfs();
+        for (var f : podFiles.apply(sandbox.id())) {
+            if (mounts.stream().noneMatch(m -> m.containerPath().equals(f.containerPath())) && Files.isRegularFile(f.hostPath())) {
+                mounts.add(new LaunchSpec.BindMount(f.hostPath(), f.containerPath(), readonly, LaunchSpec.Propagation.PRIVATE, false));
+            }
+        }
         List<LaunchSpec.Device> devices = LaunchPlanner.devices(config);
         ProcessSpec process = LaunchPlanner.process(config, image.config(), imageRootfs,
                 logPath.map(p -> "/.pve-cri/log/" + p.getFileName()).orElse(null));
@@ -444,6 +452,18 @@ public final class ContainerManager {
         try {
             if (!shim(r.id()).command("reopen")) {
                 throw CriException.precondition("container " + r.id() + " stopped before its log could be reopened");
+            }
+            // The shim handles the command asynchronously; kubelet expects the new file to exist
+            // when the call returns.
+            if (!r.logPath().isEmpty()) {
+                Path log = Path.of(r.logPath());
+                long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+                while (!Files.exists(log) && System.nanoTime() < deadline) {
+                    sleep(5);
+                }
+                if (!Files.exists(log)) {
+                    throw CriException.internal("the shim of " + r.id() + " did not reopen " + log + " within 5s", null);
+                }
             }
         } catch (IOException e) {
             throw CriException.internal("reopening the log of " + r.id() + " failed: " + e.getMessage(), e);

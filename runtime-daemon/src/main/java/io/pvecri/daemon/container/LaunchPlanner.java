@@ -77,6 +77,9 @@ final class LaunchPlanner {
         if (sc.getNamespaceOptions().getPidValue() == 3 /* TARGET */) {
             throw CriException.invalid("targeting another container's PID namespace (ephemeral containers) is not supported by pve-cri yet");
         }
+        if (sc.hasRunAsGroup() && !sc.hasRunAsUser() && sc.getRunAsUsername().isEmpty()) {
+            throw CriException.invalid("run_as_group is only allowed together with run_as_user or run_as_username");
+        }
         // Capability names are checked here so a typo fails at create, not at start.
         Capabilities.resolve(sc.getCapabilities().getAddCapabilitiesList(), sc.getCapabilities().getDropCapabilitiesList());
     }

@@ -70,13 +70,9 @@ final class LxcConfigWriter {
     private static void namespace(List<String> c, String kind, Ns ns) {
         switch (ns) {
             case Ns.Shared shared -> c.add("lxc.namespace.share." + kind + " = " + shared.path());
-            case Ns.Host ignored -> {
-                if (kind.equals("net")) {
-                    c.add("lxc.net.0.type = none");
-                } else {
-                    c.add("lxc.namespace.keep = " + kind);
-                }
-            }
+            // The host's namespace, joined through the daemon's own (lxc.namespace.keep breaks
+            // LXC's overlay rootfs mount, and /proc/1/ns may be unreadable in a VM sandbox).
+            case Ns.Host ignored -> c.add("lxc.namespace.share." + kind + " = /proc/" + ProcessHandle.current().pid() + "/ns/" + kind);
             case Ns.Private ignored -> {
                 if (kind.equals("net")) {
                     c.add("lxc.net.0.type = empty");

@@ -38,14 +38,16 @@ public final class PodManager {
 
     private final RecordStore<SandboxRecord> store;
     private final PodNamespaces namespaces;
+    private final PodFiles files;
     private final Set<String> handlers;
     private final Map<String, String> reservedNames = new ConcurrentHashMap<>();
     private final Map<String, Object> locks = new ConcurrentHashMap<>();
     private Containers containers;
 
-    public PodManager(RecordStore<SandboxRecord> store, PodNamespaces namespaces, Set<String> handlers) {
+    public PodManager(RecordStore<SandboxRecord> store, PodNamespaces namespaces, PodFiles files, Set<String> handlers) {
         this.store = store;
         this.namespaces = namespaces;
+        this.files = files;
         this.handlers = handlers;
     }
 
@@ -67,9 +69,16 @@ public final class PodManager {
             var ns = config.getLinux().getSecurityContext().getNamespaceOptions();
             boolean hostNet = ns.getNetwork() == NamespaceMode.NODE;
             boolean hostIpc = ns.getIpc() == NamespaceMode.NODE;
-            String hostname = config.getHostname().isEmpty() ? md.getName() : config.getHostname();
+            String hostname = config.getHostname().isEmpty() ? nodeHostname() : config.getHostname();
             long t0 = System.nanoTime();
-            namespaces.create(id, hostname, !hostNet, !hostIpc, !hostNet);
+            namespaces.create(id, hostname, !hostNet, !hostIpc, !hostNet, config.getLinux().getSysctlsMap());
+            try {
+                files.write(id, hostname, config.getDnsConfig(), hostNet);
+            } catch (IOException e) {
+                namespaces.release(id);
+                files.delete(id);
+                throw e;
+            }
             SandboxRecord r = new SandboxRecord(id, md.getName(), md.getNamespace(), md.getUid(), md.getAttempt(),
                     Map.copyOf(config.getLabelsMap()), Map.copyOf(config.getAnnotationsMap()), config.getLogDirectory(),
                     hostname, runtimeHandler, hostNet, hostIpc, SandboxRecord.State.READY, Times.nowNanos(), config.toByteArray());
@@ -77,6 +86,7 @@ public final class PodManager {
                 store.put(r);
             } catch (RuntimeException e) {
                 namespaces.release(id);
+                files.delete(id);
                 throw e;
             }
             LOG.info("pod.ready", "id", id, "name", md.getName(), "namespace", md.getNamespace(),
@@ -112,13 +122,35 @@ public final class PodManager {
         if (!handler.isEmpty() && !handlers.contains(handler)) {
             throw CriException.invalid("runtime handler '" + RequestLimits.printable(handler) + "' is not configured; known: " + handlers);
         }
+        Sysctls.validate(c.getLinux().getSysctlsMap(),
+                c.getLinux().getSecurityContext().getNamespaceOptions().getNetwork() == NamespaceMode.NODE,
+                c.getLinux().getSecurityContext().getNamespaceOptions().getIpc() == NamespaceMode.NODE);
         if (c.getLinux().getSecurityContext().getNamespaceOptions().getNetwork() == NamespaceMode.TARGET) {
             throw CriException.invalid("network namespace mode TARGET is not valid for a pod");
         }
     }
 
-    /** Kills the pod's containers and releases its namespaces; idempotent. */
-    public SandboxRecord stop(String idOrPrefix) {
+    /** The node's hostname, for pods that give none (as containerd does). */
+    static String nodeHostname() {
+        try {
+            return java.nio.file.Files.readString(java.nio.file.Path.of("/proc/sys/kernel/hostname")).strip();
+        } catch (IOException e) {
+            return "localhost";
+        }
+    }
+
+    /**
+     * Kills the pod's containers and releases its namespaces. Idempotent: an unknown id is fine
+     * (CRI: no error once everything is reclaimed).
+     */
+    public void stop(String idOrPrefix) {
+        if (find(idOrPrefix).isEmpty()) {
+            return;
+        }
+        stopKnown(idOrPrefix);
+    }
+
+    private SandboxRecord stopKnown(String idOrPrefix) {
         SandboxRecord r = get(idOrPrefix);
         synchronized (lock(r.id())) {
             r = store.get(r.id()).orElseThrow(() -> CriException.notFound("pod sandbox \"" + idOrPrefix + "\" not found"));
@@ -150,6 +182,11 @@ public final class PodManager {
             }
             List<String> errors = new ArrayList<>(containers.removeAll(r.id()));
             errors.addAll(namespaces.release(r.id()));
+            try {
+                files.delete(r.id());
+            } catch (IOException e) {
+                errors.add("delete pod files: " + e.getMessage());
+            }
             if (!errors.isEmpty()) {
                 LOG.warn("pod.remove_failed", "id", r.id(), "errors", String.join("; ", errors));
                 throw CriException.internal("removing pod " + r.id() + " failed (retry RemovePodSandbox): " + String.join("; ", errors), null);
@@ -177,6 +214,10 @@ public final class PodManager {
     /** Exact lookup for the container side (no prefix matching). */
     public Optional<SandboxRecord> byId(String id) {
         return IdIndex.find(store.all(), SandboxRecord::id, id);
+    }
+
+    public List<PodFiles.File> files(String id) {
+        return files.files(id);
     }
 
     public Path netnsPath(String id) {

@@ -45,7 +45,8 @@ public final class PodNamespaces {
      * Creates the pod's namespaces. {@code ownNet}/{@code ownIpc}/{@code ownUts} say which ones the
      * pod gets for itself (the others are the host's). On failure everything made is undone.
      */
-    public Paths create(String podId, String hostname, boolean ownNet, boolean ownIpc, boolean ownUts) throws IOException {
+    public Paths create(String podId, String hostname, boolean ownNet, boolean ownIpc, boolean ownUts,
+                        java.util.Map<String, String> sysctls) throws IOException {
         Paths p = paths(podId);
         Files.createDirectories(p.dir());
         try {
@@ -63,9 +64,26 @@ public final class PodNamespaces {
                 argv.add("--uts=" + p.uts());
             }
             if (argv.size() > 1) {
-                // One process creates them all; it brings loopback up and sets the hostname.
-                argv.addAll(List.of("--", "/bin/sh", "-c",
-                        (ownNet ? "ip link set lo up && " : "") + (ownUts ? "hostname \"$0\" && " : "") + "true", hostname));
+                // One process creates them all; it brings loopback up, sets the hostname and the
+                // pod's sysctls (which apply to the namespaces it is in). Values travel as
+                // arguments, never inside the script text.
+                StringBuilder script = new StringBuilder();
+                if (ownNet) {
+                    script.append("ip link set lo up && ");
+                }
+                if (ownUts) {
+                    script.append("hostname \"$0\" && ");
+                }
+                List<String> args = new ArrayList<>(List.of(hostname));
+                for (var e : sysctls.entrySet()) {
+                    int k = args.size();
+                    args.add(e.getKey().replace('.', '/'));
+                    args.add(e.getValue());
+                    script.append("printf %s \"$").append(k + 1).append("\" > \"/proc/sys/$").append(k).append("\" && ");
+                }
+                script.append("true");
+                argv.addAll(List.of("--", "/bin/sh", "-c", script.toString()));
+                argv.addAll(args);
                 check(Command.run(argv, TIMEOUT));
             }
             if (ownIpc) {
