@@ -63,6 +63,16 @@ public final class PodFiles {
         return String.join("\n", lines) + "\n";
     }
 
+    /** Pod ids that have files on disk (for orphan cleanup at start). */
+    public List<String> podIdsOnDisk() throws IOException {
+        if (!Files.isDirectory(root)) {
+            return List.of();
+        }
+        try (var s = Files.list(root)) {
+            return s.filter(Files::isDirectory).map(d -> d.getFileName().toString()).toList();
+        }
+    }
+
     public void delete(String podId) throws IOException {
         FileTrees.delete(root.resolve(podId));
     }

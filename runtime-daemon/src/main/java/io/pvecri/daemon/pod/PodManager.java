@@ -237,6 +237,12 @@ public final class PodManager {
                 LOG.warn("recovery.pod_namespaces_gone", "id", r.id(), "hint", "the node rebooted or the mounts were removed; kubelet will recreate the pod");
             }
         }
+        for (String dir : files.podIdsOnDisk()) {
+            if (store.get(dir).isEmpty()) {
+                files.delete(dir);
+                LOG.warn("recovery.orphan_pod_files_removed", "pod", dir);
+            }
+        }
         for (String dir : namespaces.podIdsOnDisk()) {
             Optional<SandboxRecord> r = store.get(dir);
             if (r.isEmpty() || r.get().state() == SandboxRecord.State.NOTREADY) {

@@ -156,9 +156,13 @@ final class CriMapper {
     }
 
     static MemoryUsage memory(ResourceControl.Stats s) {
-        return MemoryUsage.newBuilder().setTimestamp(s.timestampNanos()).setWorkingSetBytes(u64(s.workingSetBytes()))
-                .setUsageBytes(u64(s.usageBytes())).setRssBytes(u64(s.rssBytes())).setAvailableBytes(u64(s.availableBytes()))
-                .setPageFaults(u64(s.pageFaults())).setMajorPageFaults(u64(s.majorPageFaults())).build();
+        MemoryUsage.Builder b = MemoryUsage.newBuilder().setTimestamp(s.timestampNanos()).setWorkingSetBytes(u64(s.workingSetBytes()))
+                .setUsageBytes(u64(s.usageBytes())).setRssBytes(u64(s.rssBytes()))
+                .setPageFaults(u64(s.pageFaults())).setMajorPageFaults(u64(s.majorPageFaults()));
+        if (s.availableBytes() > 0) {
+            b.setAvailableBytes(u64(s.availableBytes())); // only meaningful under a memory limit
+        }
+        return b.build();
     }
 
     static UInt64Value u64(long v) {
