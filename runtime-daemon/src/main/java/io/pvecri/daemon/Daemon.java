@@ -11,6 +11,8 @@ import io.pvecri.daemon.container.ContainerRecord;
 import io.pvecri.daemon.container.ResourceControl;
 import io.pvecri.daemon.lxc.LxcBackend;
 import io.pvecri.daemon.metrics.MetricsServer;
+import io.pvecri.daemon.metrics.NetworkMetrics;
+import io.pvecri.network.PodNetworks;
 import io.pvecri.daemon.metrics.RpcMetricsInterceptor;
 import io.pvecri.daemon.pod.PodManager;
 import io.pvecri.daemon.pod.PodNamespaces;
@@ -75,7 +77,12 @@ public final class Daemon {
         podStore.load();
         ctrStore.load();
 
-        PodManager pods = new PodManager(podStore, namespaces, new io.pvecri.daemon.pod.PodFiles(cfg.podsDir()), Set.of(backend.name()));
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        NetworkMetrics networkMetrics = new NetworkMetrics(registry);
+        PodNetworks network = PodNetworks.open(cfg.network(), cfg.stateDir().resolve("network"), networkMetrics);
+        networkMetrics.pollBridges(network);
+        PodManager pods = new PodManager(podStore, namespaces, new io.pvecri.daemon.pod.PodFiles(cfg.podsDir()), network,
+                Set.of(backend.name()));
         Files.createDirectories(cfg.containersDir());
         ContainerManager containers = new ContainerManager(ctrStore, pods::byId, pods::files, namespaces, images, backend,
                 cfg.containersDir(), shimBinary, cfg.runtime().defaultStopSignal(), cfg.runtime().execOutputLimitBytes(),
@@ -84,7 +91,6 @@ public final class Daemon {
 
         recover(pods, containers, ctrStore, backend, images, cfg.containersDir());
 
-        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         registerStateGauges(registry, podStore, containers);
         GrpcServer grpc = new GrpcServer(cfg.socket(),
                 CriServices.create(pods, containers, backend, images, cfg.stateDir(), cfg.imagesDir(), cfg.containersDir(), startedAt),
@@ -103,6 +109,7 @@ public final class Daemon {
         Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("shutdown").unstarted(() -> {
             LOG.info("daemon.stopping", "reason", "signal", "note", "containers keep running");
             grpc.shutdown(30);
+            network.close();
             if (metricsRef != null) {
                 metricsRef.close();
             }

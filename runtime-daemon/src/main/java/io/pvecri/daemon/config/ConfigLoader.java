@@ -36,7 +36,7 @@ public final class ConfigLoader {
 
     // The file's shape; every field optional. Jackson fills these by field name.
     record FileConfig(Path socket, Path stateDir, String backend, FileLxc lxc, FileMetrics metrics,
-                      FileLog log, FileRuntime runtime) {}
+                      FileLog log, FileRuntime runtime, NetworkSection.FileNetwork network) {}
 
     record FileLxc(Path path, String logLevel) {}
 
@@ -110,14 +110,15 @@ public final class ConfigLoader {
 
         return new DaemonConfig(socket.normalize(), state.normalize(), backend,
                 new DaemonConfig.Lxc(lxcPath.normalize(), lxcLevel), new DaemonConfig.Metrics(listen), level,
-                new DaemonConfig.Runtime(driver, stopSignal, execLimit));
+                new DaemonConfig.Runtime(driver, stopSignal, execLimit),
+                NetworkSection.parse(fc.network()));
     }
 
     private static FileConfig read(Path file) throws ConfigException {
         Path path = file;
         if (path == null) {
             if (!Files.isRegularFile(DEFAULT_FILE)) {
-                return new FileConfig(null, null, null, null, null, null, null);
+                return new FileConfig(null, null, null, null, null, null, null, null);
             }
             path = DEFAULT_FILE;
         }
@@ -129,10 +130,10 @@ public final class ConfigLoader {
                 .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
         try {
             if (Files.size(path) == 0) {
-                return new FileConfig(null, null, null, null, null, null, null);
+                return new FileConfig(null, null, null, null, null, null, null, null);
             }
             FileConfig fc = yaml.readValue(path.toFile(), FileConfig.class);
-            return fc == null ? new FileConfig(null, null, null, null, null, null, null) : fc;
+            return fc == null ? new FileConfig(null, null, null, null, null, null, null, null) : fc;
         } catch (UnrecognizedPropertyException e) {
             String known = e.getKnownPropertyIds().stream().map(String::valueOf).sorted().collect(Collectors.joining(", "));
             throw new ConfigException(path + ": unknown key '" + pathOf(e) + "' (known keys here: " + known + ")");

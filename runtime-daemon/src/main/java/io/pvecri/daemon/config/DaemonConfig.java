@@ -13,9 +13,10 @@ import java.nio.file.Path;
  * @param metrics    the Prometheus endpoint
  * @param logLevel   debug, info, warn or error
  * @param runtime    CRI-level behaviour
+ * @param network    pod networking (docs/networking.md)
  */
 public record DaemonConfig(Path socket, Path stateDir, Backend backend, Lxc lxc, Metrics metrics,
-                           String logLevel, Runtime runtime) {
+                           String logLevel, Runtime runtime, io.pvecri.network.NetworkConfig network) {
 
     public enum Backend { LXC }
 

@@ -121,7 +121,7 @@ public final class LxcBackend implements ContainerBackend {
             return;
         }
         forceStop(id);
-        FileTrees.delete(dir);
+        FileTrees.deleteRetrying(dir);
         LOG.debug("lxc.destroyed", "id", id);
     }
 

@@ -36,10 +36,20 @@ public final class PodFiles {
                 new File("/etc/resolv.conf", d.resolve("resolv.conf")));
     }
 
-    public void write(String podId, String hostname, DNSConfig dns, boolean hostNetwork) throws IOException {
+    /**
+     * Writes the pod's files. With a pod network, its hosts and resolv.conf (the pod's IP, and the
+     * DNS config or the node default without loopback resolvers) are taken from the network.
+     */
+    public void write(String podId, String hostname, DNSConfig dns, boolean hostNetwork,
+                      java.util.Optional<io.pvecri.network.NetworkStatus> net) throws IOException {
         Path d = root.resolve(podId);
         Files.createDirectories(d);
         AtomicFiles.write(d.resolve("hostname"), (hostname + "\n").getBytes(StandardCharsets.UTF_8));
+        if (net.isPresent() && Files.isRegularFile(net.get().hostsFile()) && Files.isRegularFile(net.get().resolvConf())) {
+            AtomicFiles.write(d.resolve("hosts"), Files.readAllBytes(net.get().hostsFile()));
+            AtomicFiles.write(d.resolve("resolv.conf"), Files.readAllBytes(net.get().resolvConf()));
+            return;
+        }
         byte[] hosts = hostNetwork && Files.isRegularFile(HOST_HOSTS) ? Files.readAllBytes(HOST_HOSTS)
                 : ("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t" + hostname + "\n")
                         .getBytes(StandardCharsets.UTF_8);

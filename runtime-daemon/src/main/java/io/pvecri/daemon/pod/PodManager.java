@@ -2,6 +2,13 @@ package io.pvecri.daemon.pod;
 
 import io.pvecri.daemon.util.Times;
 import io.pvecri.daemon.errors.CriException;
+import io.pvecri.network.DnsConfig;
+import io.pvecri.network.NetworkException;
+import io.pvecri.network.NetworkStatus;
+import io.pvecri.network.PodNetworkRequest;
+import io.pvecri.network.PodNetworks;
+import io.pvecri.network.PortMapping;
+import io.pvecri.network.Protocol;
 import io.pvecri.daemon.state.RecordStore;
 import io.pvecri.daemon.util.IdIndex;
 import io.pvecri.daemon.util.Log;
@@ -39,15 +46,18 @@ public final class PodManager {
     private final RecordStore<SandboxRecord> store;
     private final PodNamespaces namespaces;
     private final PodFiles files;
+    private final PodNetworks network;
     private final Set<String> handlers;
     private final Map<String, String> reservedNames = new ConcurrentHashMap<>();
     private final Map<String, Object> locks = new ConcurrentHashMap<>();
     private Containers containers;
 
-    public PodManager(RecordStore<SandboxRecord> store, PodNamespaces namespaces, PodFiles files, Set<String> handlers) {
+    public PodManager(RecordStore<SandboxRecord> store, PodNamespaces namespaces, PodFiles files, PodNetworks network,
+                      Set<String> handlers) {
         this.store = store;
         this.namespaces = namespaces;
         this.files = files;
+        this.network = network;
         this.handlers = handlers;
     }
 
@@ -71,22 +81,25 @@ public final class PodManager {
             boolean hostIpc = ns.getIpc() == NamespaceMode.NODE;
             String hostname = config.getHostname().isEmpty() ? nodeHostname() : config.getHostname();
             long t0 = System.nanoTime();
-            namespaces.create(id, hostname, !hostNet, !hostIpc, !hostNet, config.getLinux().getSysctlsMap());
+            PodNamespaces.Paths nsPaths = namespaces.create(id, hostname, !hostNet, !hostIpc, !hostNet, config.getLinux().getSysctlsMap());
+            Optional<NetworkStatus> net = Optional.empty();
             try {
-                files.write(id, hostname, config.getDnsConfig(), hostNet);
-            } catch (IOException e) {
-                namespaces.release(id);
-                files.delete(id);
+                if (!hostNet) {
+                    net = Optional.of(network.setUp(networkRequest(id, config, nsPaths.net(), hostname)));
+                }
+                files.write(id, hostname, config.getDnsConfig(), hostNet, net);
+            } catch (IOException | NetworkException | RuntimeException e) {
+                unwindRun(id);
                 throw e;
             }
             SandboxRecord r = new SandboxRecord(id, md.getName(), md.getNamespace(), md.getUid(), md.getAttempt(),
                     Map.copyOf(config.getLabelsMap()), Map.copyOf(config.getAnnotationsMap()), config.getLogDirectory(),
-                    hostname, runtimeHandler, hostNet, hostIpc, SandboxRecord.State.READY, Times.nowNanos(), config.toByteArray());
+                    hostname, runtimeHandler, hostNet, hostIpc, SandboxRecord.State.READY, Times.nowNanos(), config.toByteArray(),
+                    net.map(NetworkStatus::ip).orElse(""), net.map(NetworkStatus::additionalIps).orElse(List.of()));
             try {
                 store.put(r);
             } catch (RuntimeException e) {
-                namespaces.release(id);
-                files.delete(id);
+                unwindRun(id);
                 throw e;
             }
             LOG.info("pod.ready", "id", id, "name", md.getName(), "namespace", md.getNamespace(),
@@ -95,10 +108,47 @@ public final class PodManager {
         } catch (IOException e) {
             reservedNames.remove(reserved, id);
             throw CriException.internal("cannot create the pod's namespaces: " + e.getMessage(), e);
+        } catch (NetworkException e) {
+            reservedNames.remove(reserved, id);
+            throw NetworkErrors.toCri(e);
         } catch (RuntimeException e) {
             reservedNames.remove(reserved, id);
             throw e;
         }
+    }
+
+    /** Undoes a RunPodSandbox that failed half-way: network, namespaces, files (all tried). */
+    private void unwindRun(String id) {
+        List<String> errors = new ArrayList<>(network.tearDown(id));
+        errors.addAll(namespaces.release(id));
+        try {
+            files.delete(id);
+        } catch (IOException e) {
+            errors.add("delete pod files: " + e.getMessage());
+        }
+        if (!errors.isEmpty()) {
+            LOG.warn("pod.run_unwind_failed", "id", id, "errors", String.join("; ", errors));
+        }
+    }
+
+    private static PodNetworkRequest networkRequest(String id, PodSandboxConfig c, Path netns, String hostname) {
+        List<PortMapping> ports = new ArrayList<>();
+        for (var pm : c.getPortMappingsList()) {
+            if (pm.getHostPort() == 0) {
+                continue;
+            }
+            Protocol proto = switch (pm.getProtocol()) {
+                case UDP -> Protocol.UDP;
+                case SCTP -> Protocol.SCTP;
+                default -> Protocol.TCP;
+            };
+            ports.add(new PortMapping(proto, pm.getContainerPort(), pm.getHostPort(), pm.getHostIp().isEmpty() ? null : pm.getHostIp()));
+        }
+        var d = c.getDnsConfig();
+        DnsConfig dns = new DnsConfig(d.getServersList(), d.getSearchesList(), d.getOptionsList());
+        var md = c.getMetadata();
+        return new PodNetworkRequest(id, md.getName(), md.getNamespace(), md.getUid(), c.getLabelsMap(), c.getAnnotationsMap(),
+                netns, ports, dns, hostname);
     }
 
     private void validate(PodSandboxConfig c, String handler) {
@@ -155,13 +205,15 @@ public final class PodManager {
         synchronized (lock(r.id())) {
             r = store.get(r.id()).orElseThrow(() -> CriException.notFound("pod sandbox \"" + idOrPrefix + "\" not found"));
             containers.killAll(r.id());
-            List<String> errors = namespaces.release(r.id());
+            // Removal order: processes, then the network (rules, DNS, veth, lease), then the namespaces.
+            List<String> errors = new ArrayList<>(network.tearDown(r.id()));
+            errors.addAll(namespaces.release(r.id()));
             if (!errors.isEmpty()) {
                 LOG.warn("pod.stop_release_failed", "id", r.id(), "errors", String.join("; ", errors));
                 throw CriException.internal("stopping pod " + r.id() + " left namespaces behind (retry StopPodSandbox): " + String.join("; ", errors), null);
             }
             if (r.state() != SandboxRecord.State.NOTREADY) {
-                r = r.withState(SandboxRecord.State.NOTREADY);
+                r = r.withState(SandboxRecord.State.NOTREADY).withoutIps();
                 store.put(r);
                 LOG.info("pod.stopped", "id", r.id());
             }
@@ -181,6 +233,7 @@ public final class PodManager {
                 return;
             }
             List<String> errors = new ArrayList<>(containers.removeAll(r.id()));
+            errors.addAll(network.tearDown(r.id()));
             errors.addAll(namespaces.release(r.id()));
             try {
                 files.delete(r.id());
@@ -216,6 +269,23 @@ public final class PodManager {
         return IdIndex.find(store.all(), SandboxRecord::id, id);
     }
 
+    /** The NetworkReady condition. */
+    public io.pvecri.network.Readiness networkReadiness() {
+        return network.readiness();
+    }
+
+    /** kubelet's pod CIDR (UpdateRuntimeConfig). */
+    public void updatePodCidr(String cidr) {
+        if (cidr.isEmpty()) {
+            return;
+        }
+        try {
+            network.updatePodCidr(cidr);
+        } catch (NetworkException e) {
+            throw NetworkErrors.toCri(e);
+        }
+    }
+
     public List<PodFiles.File> files(String id) {
         return files.files(id);
     }
@@ -236,6 +306,12 @@ public final class PodManager {
                 store.put(r.withState(SandboxRecord.State.NOTREADY));
                 LOG.warn("recovery.pod_namespaces_gone", "id", r.id(), "hint", "the node rebooted or the mounts were removed; kubelet will recreate the pod");
             }
+        }
+        Set<String> live = new java.util.HashSet<>();
+        store.all().stream().filter(r -> r.state() == SandboxRecord.State.READY).forEach(r -> live.add(r.id()));
+        List<String> netErrors = network.reconcile(live);
+        if (!netErrors.isEmpty()) {
+            LOG.warn("recovery.network_reconcile_errors", "errors", String.join("; ", netErrors));
         }
         for (String dir : files.podIdsOnDisk()) {
             if (store.get(dir).isEmpty()) {

@@ -23,6 +23,7 @@ import io.pvecri.proto.cri.v1.LinuxContainerUser;
 import io.pvecri.proto.cri.v1.LinuxPodSandboxStatus;
 import io.pvecri.proto.cri.v1.MemoryUsage;
 import io.pvecri.proto.cri.v1.Namespace;
+import io.pvecri.proto.cri.v1.PodIP;
 import io.pvecri.proto.cri.v1.PodSandbox;
 import io.pvecri.proto.cri.v1.PodSandboxConfig;
 import io.pvecri.proto.cri.v1.PodSandboxMetadata;
@@ -54,7 +55,8 @@ final class CriMapper {
         PodSandboxConfig cfg = podConfig(r);
         return PodSandboxStatus.newBuilder().setId(r.id()).setMetadata(metadata(r)).setState(state(r))
                 .setCreatedAt(r.createdAtNanos())
-                .setNetwork(PodSandboxNetworkStatus.newBuilder().setIp(""))
+                .setNetwork(PodSandboxNetworkStatus.newBuilder().setIp(r.ip())
+                        .addAllAdditionalIps(r.additionalIps().stream().map(ip -> PodIP.newBuilder().setIp(ip).build()).toList()))
                 .setLinux(LinuxPodSandboxStatus.newBuilder().setNamespaces(Namespace.newBuilder()
                         .setOptions(cfg.getLinux().getSecurityContext().getNamespaceOptions())))
                 .putAllLabels(r.labels()).putAllAnnotations(r.annotations()).setRuntimeHandler(r.runtimeHandler()).build();

@@ -48,8 +48,9 @@ final class RuntimeServiceImpl extends RuntimeServiceGrpc.RuntimeServiceImplBase
             List<String> problems = backend.readinessProblems();
             RuntimeCondition runtime = RuntimeCondition.newBuilder().setType("RuntimeReady").setStatus(problems.isEmpty())
                     .setReason(problems.isEmpty() ? "" : "BackendNotReady").setMessage(String.join("; ", problems)).build();
-            RuntimeCondition network = RuntimeCondition.newBuilder().setType("NetworkReady").setStatus(true)
-                    .setReason("").setMessage("built-in pod namespaces (loopback only until pod networking is configured)").build();
+            io.pvecri.network.Readiness net = pods.networkReadiness();
+            RuntimeCondition network = RuntimeCondition.newBuilder().setType("NetworkReady").setStatus(net.ready())
+                    .setReason(net.ready() ? "" : net.reason()).setMessage(net.message() == null ? "" : net.message()).build();
             StatusResponse.Builder b = StatusResponse.newBuilder()
                     .setStatus(RuntimeStatus.newBuilder().addConditions(runtime).addConditions(network))
                     .addRuntimeHandlers(RuntimeHandler.newBuilder().setName("").setFeatures(RuntimeHandlerFeatures.newBuilder()))
@@ -71,6 +72,7 @@ final class RuntimeServiceImpl extends RuntimeServiceGrpc.RuntimeServiceImplBase
     public void updateRuntimeConfig(UpdateRuntimeConfigRequest req, StreamObserver<UpdateRuntimeConfigResponse> out) {
         Rpc.unary("UpdateRuntimeConfig", out, () -> {
             String cidr = req.getRuntimeConfig().getNetworkConfig().getPodCidr();
+            pods.updatePodCidr(cidr);
             LOG.info("runtime.config_updated", "pod_cidr", cidr.isEmpty() ? "-" : cidr);
             return UpdateRuntimeConfigResponse.getDefaultInstance();
         });

@@ -25,11 +25,45 @@ public final class FileTrees {
             }
 
             @Override
+            public FileVisitResult visitFileFailed(Path file, IOException exc) throws IOException {
+                if (exc instanceof java.nio.file.NoSuchFileException) {
+                    return FileVisitResult.CONTINUE; // removed meanwhile (e.g. LXC's monitor cleaning up)
+                }
+                throw exc;
+            }
+
+            @Override
             public FileVisitResult postVisitDirectory(Path d, IOException exc) throws IOException {
+                if (exc != null && !(exc instanceof java.nio.file.NoSuchFileException)) {
+                    throw exc;
+                }
                 Files.deleteIfExists(d);
                 return FileVisitResult.CONTINUE;
             }
         });
+    }
+
+    /**
+     * {@link #delete} that retries a few times (100 ms apart) when another process is still
+     * writing into or removing from the tree.
+     */
+    public static void deleteRetrying(Path dir) throws IOException {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                delete(dir);
+                return;
+            } catch (IOException e) {
+                if (attempt >= 5) {
+                    throw e;
+                }
+                try {
+                    Thread.sleep(100);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw e;
+                }
+            }
+        }
     }
 
     /** Bytes and inodes used by the tree (regular file sizes; every entry one inode). */

@@ -58,6 +58,8 @@ public final class Daemon implements AutoCloseable {
     private final Path config;
     private final Path log;
     private final Path executable;
+    /** A throwaway network namespace that stands in for the host: bridges, veths and nft rules go there. */
+    private final String hostNetns;
     private Process process;
     private CriClient client;
     private ImportedImage busybox;
@@ -77,6 +79,9 @@ public final class Daemon implements AutoCloseable {
         config = root.resolve("config.yaml");
         log = root.resolve("daemon.log");
         Files.createDirectories(root.resolve("logs"));
+        hostNetns = "pvecri-e2e-" + root.getFileName().toString().substring(4);
+        Host.run(Duration.ofSeconds(30), List.of("ip", "netns", "add", hostNetns));
+        Host.run(Duration.ofSeconds(30), List.of("ip", "-n", hostNetns, "link", "set", "lo", "up"));
         Files.writeString(config, """
                 socket: %s
                 stateDir: %s
@@ -87,7 +92,10 @@ public final class Daemon implements AutoCloseable {
                   listen: "127.0.0.1:0"
                 log:
                   level: info
-                """.formatted(socket, stateDir));
+                network:
+                  hostNetns: /run/netns/%s
+                  masquerade: false
+                """.formatted(socket, stateDir, hostNetns));
     }
 
     /** Starts a daemon from the distribution named by the {@code pvecri.dist} system property. */
@@ -363,6 +371,12 @@ public final class Daemon implements AutoCloseable {
             printLog();
         }
         deleteRoot();
+        Host.run(Duration.ofSeconds(30), List.of("ip", "netns", "delete", hostNetns));
+    }
+
+    /** The name of the network namespace (under /run/netns) that plays the node's network for this daemon. */
+    public String hostNetns() {
+        return hostNetns;
     }
 
     /**
