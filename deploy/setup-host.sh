@@ -5,7 +5,8 @@ set -euo pipefail
 
 # Host tools the daemon runs (lxc-*, ip, unshare, mount), the C toolchain that builds the init
 # shim (static glibc), and what the tests use to build images (busybox-static).
-packages=(lxc iproute2 util-linux mount gcc libc6-dev busybox-static)
+# Pod networking: nftables (hostPort, isolation), CNI plugins and iptables (CNI portmap).
+packages=(lxc iproute2 util-linux mount gcc libc6-dev busybox-static nftables containernetworking-plugins iptables)
 
 missing=()
 for p in "${packages[@]}"; do
