@@ -1,0 +1,97 @@
+package io.pvecri.proxmox.emulator;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * One emulated worker task: its UPID (formatted like pve-common {@code PVE::UPID::encode}), its log
+ * lines and, once stopped, its exit status as {@code PVE::UPID::read_status} derives it from the last
+ * log line ({@code TASK OK}, {@code TASK WARNINGS: n}, {@code TASK ERROR: msg}).
+ */
+final class EmuTask {
+
+    final String node;
+    final String type;
+    final String id;
+    final String user;
+    final long pid;
+    final long pstart;
+    final long starttime;
+    final String upid;
+    private final List<String> lines = new ArrayList<>();
+    private volatile boolean running = true;
+    private volatile String exitStatus;
+    private volatile long endtime;
+    private volatile Thread thread;
+    private int warnings;
+
+    EmuTask(String node, String type, String id, String user, long pid, long pstart, long starttime) {
+        this.node = node;
+        this.type = type;
+        this.id = id;
+        this.user = user;
+        this.pid = pid;
+        this.pstart = pstart;
+        this.starttime = starttime;
+        this.upid = String.format(Locale.ROOT, "UPID:%s:%08X:%08X:%08X:%s:%s:%s:", node, pid, pstart, starttime, type, id, user);
+    }
+
+    /** Appends a log line (a worker's {@code print}). */
+    synchronized void log(String line) {
+        lines.add(line);
+    }
+
+    /** Logs {@code WARN: msg} and counts it, as PVE's {@code log_warn}. */
+    synchronized void warn(String msg) {
+        warnings++;
+        lines.add("WARN: " + msg);
+    }
+
+    synchronized List<String> lines() {
+        return List.copyOf(lines);
+    }
+
+    boolean running() {
+        return running;
+    }
+
+    String exitStatus() {
+        return exitStatus;
+    }
+
+    long endtime() {
+        return endtime;
+    }
+
+    void attach(Thread t) {
+        this.thread = t;
+    }
+
+    /** {@code DELETE …/tasks/{upid}}: interrupts the worker. */
+    void kill() {
+        Thread t = thread;
+        if (t != null && running) {
+            t.interrupt();
+        }
+    }
+
+    synchronized void finishOk() {
+        String status = warnings > 0 ? "WARNINGS: " + warnings : "OK";
+        lines.add("TASK " + status);
+        end(status);
+    }
+
+    synchronized void finishError(String message) {
+        // PVE writes the die message with newlines replaced into the last line
+        String msg = message.strip().replaceAll("[\\r\\n]+", " ");
+        lines.add("TASK ERROR: " + msg);
+        end(msg);
+    }
+
+    private void end(String status) {
+        exitStatus = status;
+        endtime = System.currentTimeMillis() / 1000;
+        running = false;
+    }
+}
