@@ -105,6 +105,38 @@ final class BlobStore {
         }
     }
 
+    /** A fresh path under tmp/ for a blob being downloaded (not created). */
+    Path newPart() {
+        return tmp.resolve("blob-" + UUID.randomUUID());
+    }
+
+    /**
+     * Moves a complete, verified and fsynced download into place. A blob already present is
+     * kept (same content) and the part is deleted.
+     */
+    void adopt(Path part, Digest digest) throws IOException {
+        try {
+            if (!contains(digest)) {
+                publish(part, digest);
+            }
+        } finally {
+            Files.deleteIfExists(part);
+        }
+    }
+
+    /** Reads a stored blob of at most {@code limit} bytes (metadata); null if absent. */
+    byte[] readSmall(Digest digest, long limit) throws IOException {
+        try (InputStream in = Files.newInputStream(path(digest))) {
+            byte[] b = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, limit + 1));
+            if (b.length > limit) {
+                throw new IOException("blob " + digest + " is larger than " + limit + " bytes");
+            }
+            return b;
+        } catch (java.nio.file.NoSuchFileException e) {
+            return null;
+        }
+    }
+
     void delete(Digest digest) throws IOException {
         Files.deleteIfExists(path(digest));
     }

@@ -10,11 +10,29 @@ import java.util.function.Predicate;
 final class CandidateBuilder {
 
     private final ImportSource source;
+    private final String description;
     private final Predicate<Digest> inStore;
 
     CandidateBuilder(ImportSource source, Predicate<Digest> inStore) {
         this.source = source;
+        this.description = null;
         this.inStore = inStore;
+    }
+
+    /**
+     * A builder for manifests that do not come from an import source (registry pulls): only
+     * {@link #fromManifest} may be used, and layers are fetched by the caller.
+     *
+     * @param description where the manifest comes from, for messages
+     */
+    CandidateBuilder(String description) {
+        this.source = null;
+        this.description = description;
+        this.inStore = d -> true;
+    }
+
+    private String describe() {
+        return source != null ? source.describe() : description;
     }
 
     ImportSource source() {
@@ -65,7 +83,7 @@ final class CandidateBuilder {
                                 List<ImageCandidate.ImageName> names, ConfigReader configReader,
                                 LayerLocator locator)
             throws InvalidImageException, IOException {
-        String where = what + " in " + source.describe();
+        String where = what + " in " + describe();
         if (m.schemaVersion() == null || m.schemaVersion() != 2) {
             throw new InvalidImageException(where + ": schemaVersion must be 2, got " + m.schemaVersion());
         }
@@ -89,17 +107,13 @@ final class CandidateBuilder {
         long configSize = requireSize(cd, where + " config");
         String configWhat = "config " + configDigest + " of " + what;
         byte[] configBytes = configReader.read(configDigest, configSize, configWhat);
-        Oci.ConfigFile config = Json.parse(configBytes, Oci.ConfigFile.class, configWhat + " in " + source.describe());
+        Oci.ConfigFile config = Json.parse(configBytes, Oci.ConfigFile.class, configWhat + " in " + describe());
         List<Digest> diffIds = diffIds(config, layers.size(), configWhat);
 
         List<ImageCandidate.LayerRef> refs = new ArrayList<>();
         for (int i = 0; i < layers.size(); i++) {
             Oci.Descriptor ld = layers.get(i);
             String layerWhat = "layer " + (i + 1) + "/" + layers.size() + " of " + where;
-            if (MediaTypes.ZSTD_LAYERS.contains(ld.mediaType())) {
-                throw new InvalidImageException(layerWhat + " has media type " + ld.mediaType()
-                        + "; zstd layers are not supported yet, re-export the image with gzip layers");
-            }
             if (!MediaTypes.LAYERS.contains(ld.mediaType())) {
                 throw new InvalidImageException(layerWhat + " has unsupported media type " + ld.mediaType());
             }

@@ -250,6 +250,63 @@ public final class ImageStore implements AutoCloseable {
         }
     }
 
+    // ---- hooks for RegistryPuller (same package) ----------------------------------------------
+
+    BlobStore blobStore() {
+        return blobs;
+    }
+
+    /** A fresh private work directory under tmp/ (removed at the next open if left behind). */
+    Path newWorkDir(String purpose) throws ImageStoreIoException {
+        requireOpen();
+        try {
+            return layout.newWorkDir(purpose);
+        } catch (IOException e) {
+            throw new ImageStoreIoException("cannot create a work directory under " + layout.tmp(), e);
+        }
+    }
+
+    /** Pins a blob for a pull (recorded in {@code mine}), so that no removal deletes it meanwhile. */
+    void pinBlob(Set<Digest> mine, Digest d) {
+        lock.lock();
+        try {
+            if (mine.add(d)) {
+                pinnedBlobs.merge(d, 1, Integer::sum);
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Pins an image id for a pull; returns true if the store already has the image. */
+    boolean pinImage(Set<String> mine, String hex) {
+        lock.lock();
+        try {
+            if (mine.add(hex)) {
+                pinnedImages.merge(hex, 1, Integer::sum);
+            }
+            return images.containsKey(hex);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Releases a pull's pins; blobs it brought in that no image uses are deleted. */
+    void release(Set<String> myImages, Set<Digest> myBlobs) {
+        unpin(myImages, myBlobs);
+    }
+
+    /** Commits a pulled image prepared like an import (see {@link #importImage}). */
+    ImageRecord commitPulled(ImportPreparer.Prepared prepared) throws ImageStoreIoException {
+        requireOpen();
+        try {
+            return commit(List.of(prepared)).getFirst();
+        } catch (IOException e) {
+            throw new ImageStoreIoException("cannot store pulled image " + prepared.named().candidate().id()
+                    + " in " + layout.root(), e);
+        }
+    }
+
     /** Releases pins; blobs this import brought in that no image ended up using are deleted. */
     private void unpin(Set<String> myImages, Set<Digest> myBlobs) {
         lock.lock();

@@ -24,6 +24,46 @@ final class ImportPreparer {
     record Prepared(ImageNaming.Named named, Path stagedImageDir, TreeUsage usage) {
     }
 
+    /** Waits until layer {@code index} of a pull is in the blob store. */
+    @FunctionalInterface
+    interface LayerWait {
+        void await(int index) throws ImageCacheException, IOException;
+    }
+
+    /**
+     * For pulls: stores the metadata blobs and, if {@code work} is not null, unpacks the layers
+     * from the blob store in order, each as soon as {@code wait} says it is there.
+     *
+     * @param work null when the image is already in the store (nothing is unpacked)
+     */
+    Prepared prepareStored(ImageNaming.Named named, Path work, String from, LayerWait wait)
+            throws ImageCacheException, IOException {
+        ImageCandidate c = named.candidate();
+        for (ImageCandidate.MetaBlob m : c.metadata()) {
+            blobs.put(m.digest(), m.content());
+        }
+        if (work == null) {
+            return new Prepared(named, null, null);
+        }
+        Path imageDir = work.resolve("image-" + c.id().hex());
+        Path rootfs = Files.createDirectories(imageDir.resolve(StoreLayout.ROOTFS_DIR));
+        LayerUnpacker unpacker = new LayerUnpacker(rootfs);
+        int count = c.layers().size();
+        for (int i = 0; i < count; i++) {
+            ImageCandidate.LayerRef l = c.layers().get(i);
+            wait.await(i);
+            String what = "layer " + (i + 1) + "/" + count + " " + l.digest() + " of image " + c.id() + " from " + from;
+            Digest diffId = unpacker.apply(blobs.path(l.digest()), l.mediaType(), what);
+            if (!diffId.equals(l.diffId())) {
+                throw new InvalidImageException(what + ": uncompressed content has DiffID " + diffId
+                        + " but the image config lists " + l.diffId() + " (rootfs.diff_ids[" + i
+                        + "]); the image is corrupt or was modified");
+            }
+        }
+        unpacker.finish();
+        return new Prepared(named, imageDir, TreeUsage.of(rootfs));
+    }
+
     Prepared prepare(ImageNaming.Named named, boolean unpack, ImportSource src, Path work)
             throws InvalidImageException, IOException {
         ImageCandidate c = named.candidate();

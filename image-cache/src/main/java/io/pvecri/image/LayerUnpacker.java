@@ -36,12 +36,16 @@ import java.util.zip.GZIPInputStream;
  *
  * <p>Security model: the tree is private to this unpacker while it runs, so the only adversary is
  * the layer content. Every entry name is normalised to components below the root ({@code ..}
- * may not climb out); every parent component is checked with {@code lstat} and the entry is
- * refused if a parent is a symlink or not a directory, so nothing is ever written through a
- * symlink; existing targets are removed (not followed) before a new entry is created with
- * {@code O_EXCL}; hardlink targets must be existing non-directories inside the tree, reached
- * without symlinks; symlinks are created verbatim and never resolved. Whiteouts and opaque
- * directories only remove content reached the same way.
+ * may not climb out). The parent directory of an entry is resolved component by component with
+ * {@code lstat}: a symlink among the parents is followed <em>inside the tree</em>, as containerd
+ * does (an absolute target starts again at the tree's root, {@code ..} stops at the root), so
+ * real images whose later layers write through {@code /bin -> usr/bin} unpack, while nothing is
+ * ever written outside the tree; the resolved path consists of real directories only, and the
+ * host path built from it is never subject to symlink resolution. A non-directory parent is
+ * refused. The final component is never followed: existing targets are removed before a new
+ * entry is created with {@code O_EXCL}. Hardlink targets must be existing non-directories inside
+ * the tree, reached without symlinks; symlinks are created verbatim. Whiteouts and opaque
+ * directories resolve their parent the same way as other entries.
  */
 final class LayerUnpacker {
 
@@ -51,6 +55,8 @@ final class LayerUnpacker {
     private static final String WHITEOUT_META_PREFIX = ".wh..wh.";
     private static final long MAX_ID = 0xFFFF_FFFEL;
     private static final int BUFFER = 64 * 1024;
+    /** Symlinks followed while resolving one parent path (Linux's MAXSYMLINKS). */
+    private static final int MAX_SYMLINKS = 40;
 
     private final Path root;
     /** Directory mode and times, applied at {@link #finish()} so later entries can still be written into them. */
@@ -127,17 +133,16 @@ final class LayerUnpacker {
         }
         if (n >= 4 && (magic[0] & 0xff) == 0x28 && (magic[1] & 0xff) == 0xb5
                 && (magic[2] & 0xff) == 0x2f && (magic[3] & 0xff) == 0xfd) {
-            throw new InvalidImageException(what + " is zstd-compressed (media type " + mediaType
-                    + "); zstd layers are not supported yet, re-export the image with gzip layers");
+            return new ZstdLayerStream(in, what);
         }
         if (n >= 3 && magic[0] == 'B' && magic[1] == 'Z' && magic[2] == 'h') {
             throw new InvalidImageException(what + " is bzip2-compressed (media type " + mediaType
-                    + "); only gzip and uncompressed tar layers are supported");
+                    + "); only gzip, zstd and uncompressed tar layers are supported");
         }
         if (n >= 6 && (magic[0] & 0xff) == 0xfd && magic[1] == '7' && magic[2] == 'z' && magic[3] == 'X'
                 && magic[4] == 'Z' && magic[5] == 0) {
             throw new InvalidImageException(what + " is xz-compressed (media type " + mediaType
-                    + "); only gzip and uncompressed tar layers are supported");
+                    + "); only gzip, zstd and uncompressed tar layers are supported");
         }
         return in;
     }
@@ -178,9 +183,11 @@ final class LayerUnpacker {
             }
             return;
         }
-        String rel = TarPath.join(comps);
+        String rel;
         try {
-            Path parent = ensureParents(parentComps, entryWhat);
+            List<String> realParent = resolveParent(parentComps, true, entryWhat);
+            Path parent = pathOf(realParent);
+            rel = realParent.isEmpty() ? base : TarPath.join(realParent) + "/" + base;
             Path target = parent.resolve(base);
             byte flag = e.getLinkFlag();
             if (e.isDirectory()) {
@@ -322,17 +329,17 @@ final class LayerUnpacker {
         if (name.isEmpty() || name.equals(".") || name.equals("..")) {
             throw new InvalidImageException(what + ": malformed whiteout");
         }
-        List<String> comps = new ArrayList<>(parentComps);
+        List<String> realParent = resolveParent(parentComps, false, what);
+        if (realParent == null) {
+            return;
+        }
+        List<String> comps = new ArrayList<>(realParent);
         comps.add(name);
         String rel = TarPath.join(comps);
         if (written.contains(rel)) {
             return; // whiteouts only hide lower layers
         }
-        Path parent = existingParent(parentComps, what);
-        if (parent == null) {
-            return;
-        }
-        Path target = parent.resolve(name);
+        Path target = pathOf(realParent).resolve(name);
         BasicFileAttributes a = lstat(target);
         if (a != null) {
             removeExisting(target, rel, a);
@@ -341,12 +348,11 @@ final class LayerUnpacker {
 
     private void opaque(List<String> dirComps, NavigableSet<String> written, String what)
             throws InvalidImageException, IOException {
-        Path parent = existingParent(dirComps, what);
-        if (parent == null) {
+        List<String> realDir = resolveParent(dirComps, false, what);
+        if (realDir == null) {
             return;
         }
-        String rel = TarPath.join(dirComps);
-        pruneLower(parent, rel, written);
+        pruneLower(pathOf(realDir), TarPath.join(realDir), written);
     }
 
     /** Removes everything below {@code dir} that was not written by the current layer. */
@@ -380,41 +386,69 @@ final class LayerUnpacker {
 
     // ---- path checks -----------------------------------------------------------------------
 
-    /** Creates missing parents; refuses symlinked or non-directory parents. */
-    private Path ensureParents(List<String> parentComps, String what) throws InvalidImageException, IOException {
-        Path p = root;
-        for (int i = 0; i < parentComps.size(); i++) {
-            p = p.resolve(parentComps.get(i));
+    /**
+     * Resolves a parent path inside the tree: each component is {@code lstat}ed; a symlink is
+     * followed with its target taken relative to the tree (an absolute target restarts at the
+     * root, {@code ..} never climbs above it), so the result is a list of real directories
+     * below the root.
+     *
+     * @param create create missing directories (entries); otherwise return null when a
+     *               component is missing or not a directory (whiteouts)
+     * @return the components of the real directory, empty for the root
+     */
+    private List<String> resolveParent(List<String> parentComps, boolean create, String what)
+            throws InvalidImageException, IOException {
+        java.util.ArrayDeque<String> todo = new java.util.ArrayDeque<>(parentComps);
+        List<String> real = new ArrayList<>();
+        int links = 0;
+        while (!todo.isEmpty()) {
+            String c = todo.removeFirst();
+            if (c.isEmpty() || c.equals(".")) {
+                continue;
+            }
+            if (c.equals("..")) {
+                if (!real.isEmpty()) {
+                    real.removeLast();
+                }
+                continue;
+            }
+            Path p = pathOf(real).resolve(c);
             BasicFileAttributes a = lstat(p);
             if (a == null) {
+                if (!create) {
+                    return null;
+                }
                 Files.createDirectory(p);
+                real.add(c);
             } else if (a.isSymbolicLink()) {
-                throw new InvalidImageException(what + ": parent '" + TarPath.join(parentComps.subList(0, i + 1))
-                        + "' is a symlink; refusing to write through it");
-            } else if (!a.isDirectory()) {
-                throw new InvalidImageException(what + ": parent '" + TarPath.join(parentComps.subList(0, i + 1))
+                if (++links > MAX_SYMLINKS) {
+                    throw new InvalidImageException(what + ": more than " + MAX_SYMLINKS
+                            + " symlinks in its parent path (a symlink loop?)");
+                }
+                String target = Files.readSymbolicLink(p).toString();
+                if (target.startsWith("/")) {
+                    real.clear();
+                }
+                String[] parts = target.split("/");
+                for (int k = parts.length - 1; k >= 0; k--) {
+                    todo.addFirst(parts[k]);
+                }
+            } else if (a.isDirectory()) {
+                real.add(c);
+            } else if (create) {
+                throw new InvalidImageException(what + ": parent '" + (real.isEmpty() ? c : TarPath.join(real) + "/" + c)
                         + "' is not a directory");
+            } else {
+                return null;
             }
         }
-        return p;
+        return real;
     }
 
-    /** The parent directory if it exists and is reached without symlinks, null if missing. */
-    private Path existingParent(List<String> parentComps, String what) throws InvalidImageException, IOException {
+    private Path pathOf(List<String> realComps) {
         Path p = root;
-        for (int i = 0; i < parentComps.size(); i++) {
-            p = p.resolve(parentComps.get(i));
-            BasicFileAttributes a = lstat(p);
-            if (a == null) {
-                return null;
-            }
-            if (a.isSymbolicLink()) {
-                throw new InvalidImageException(what + ": parent '" + TarPath.join(parentComps.subList(0, i + 1))
-                        + "' is a symlink; refusing to apply a whiteout through it");
-            }
-            if (!a.isDirectory()) {
-                return null;
-            }
+        for (String c : realComps) {
+            p = p.resolve(c);
         }
         return p;
     }
