@@ -19,6 +19,10 @@ import java.util.concurrent.locks.ReentrantLock;
  * a veth pair per pod, addresses from {@link AddressAllocator}, and the library's nftables tables.
  * Group bridges hold the gateway as /32 (/128) plus a host route per pod, so every pod address
  * stays inside the one node pod CIDR while pods of different bridges cannot reach each other.
+ *
+ * <p>With DHCP addressing the default bridge is an existing LAN bridge: pods on it get a veth
+ * on that bridge and a {@link DhcpClient} in their netns; the bridge itself is never created,
+ * addressed, masqueraded or deleted. Isolation-group pods keep the static addressing above.
  */
 final class BridgeBackend implements NetworkBackend {
     private static final System.Logger LOG = System.getLogger(BridgeBackend.class.getName());
@@ -33,6 +37,7 @@ final class BridgeBackend implements NetworkBackend {
     private final Firewall firewall;
     private final Map<String, ReentrantLock> bridgeLocks = new ConcurrentHashMap<>();
     private final Readiness readiness;
+    private final DhcpClient dhcp;
     private volatile boolean hostPrepared;
 
     BridgeBackend(NetworkConfig cfg, HostTools host, PodRecordStore records, LeaseStore leaseStore, Clock clock)
@@ -45,8 +50,22 @@ final class BridgeBackend implements NetworkBackend {
         this.bridges = new BridgeManager(host, cfg.mtu());
         this.podInterface = new PodInterface(host, cfg.mtu());
         this.firewall = new Firewall(host);
+        this.dhcp = new DhcpClient(cfg.dhcp(), records.stateDir(), cfg.commandTimeout());
         pools(); // validates cidr / gateway now
-        this.readiness = probeTools(host);
+        this.readiness = probeTools(host, dhcpMode());
+    }
+
+    DhcpClient dhcpClient() {
+        return dhcp;
+    }
+
+    private boolean dhcpMode() {
+        return cfg.addressing() == NetworkConfig.Addressing.DHCP;
+    }
+
+    /** The existing LAN bridge of DHCP addressing: never created, addressed or deleted by the library. */
+    private boolean isDhcpBridge(String bridge) {
+        return dhcpMode() && cfg.bridge().equals(bridge);
     }
 
     @Override
@@ -101,6 +120,9 @@ final class BridgeBackend implements NetworkBackend {
         if (!readiness.ready()) {
             throw new NetworkException.NotReady(readiness.message());
         }
+        if (isDhcpBridge(pending.bridge())) {
+            return attachDhcp(pending);
+        }
         List<AddressAllocator.Pool> pools;
         AddressAllocator.Allocation alloc;
         synchronized (this) { // against a concurrent updatePodCidr
@@ -129,9 +151,65 @@ final class BridgeBackend implements NetworkBackend {
         return rec;
     }
 
+    /** A pod on the LAN bridge: veth, MAC filter, then the DHCP client, waiting for its first lease. */
+    private PodRecord attachDhcp(PodRecord pending) throws NetworkException {
+        if (!pending.activePorts().isEmpty()) {
+            LOG.log(System.Logger.Level.WARNING, "network.hostport_ignored pod={0} bridge={1}: a DHCP pod is reached at its own LAN address",
+                    pending.podId(), pending.bridge());
+        }
+        String mac = MacAddresses.random();
+        if (pending.stableKey() != null) {
+            String stable = MacAddresses.stable(pending.stableKey());
+            PodRecord holder = records.live().stream()
+                    .filter(r -> !r.podId().equals(pending.podId()) && stable.equals(r.mac())).findFirst().orElse(null);
+            if (holder == null) {
+                mac = stable;
+            } else {
+                LOG.log(System.Logger.Level.WARNING, "network.stable_mac_busy pod={0} key={1} holder={2}: giving a random MAC",
+                        pending.podId(), pending.stableKey(), holder.podId());
+            }
+        }
+        PodRecord rec = pending.withAddressing(hostIfaceFor(pending.podId()), mac, List.of(), null, null)
+                .withDhcp(new PodRecord.DhcpState(0, null, null, 0));
+        records.update(rec);
+        try {
+            int mtu = bridges.existingBridgeMtu(rec.bridge());
+            podInterface.create(wiring(rec, mtu));
+            applyRules(); // the pod's MAC filter is in place before its client sends anything
+            long pid = dhcp.start(rec, null);
+            rec = rec.withDhcp(rec.dhcp().withPid(pid));
+            records.update(rec);
+            DhcpClient.Lease lease = dhcp.awaitFirstLease(rec, pid);
+            rec = rec.withAddressing(rec.hostIface(), mac, List.of(lease.ip() + "/" + lease.prefix()), lease.router(), null)
+                    .withDhcp(new PodRecord.DhcpState(pid, lease.dnsConfig(), lease.server(), lease.leaseSeconds()));
+            records.update(rec);
+            dhcp.watch(rec.podId(), pid);
+            return rec;
+        } catch (IOException e) {
+            throw new NetworkException.SetupFailed("network setup of pod " + rec.podId() + " on bridge " + rec.bridge()
+                    + " failed: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Starts the DHCP client of a set-up pod again (it died, or the daemon found it gone after a
+     * restart), asking for the address the pod had. Does not wait for the lease. Returns the record.
+     */
+    PodRecord restartDhcpClient(PodRecord rec) throws IOException, NetworkException.StateError {
+        String ip = rec.plainAddresses().isEmpty() ? null : rec.plainAddresses().getFirst();
+        long pid = dhcp.start(rec, ip);
+        PodRecord next = rec.withDhcp(rec.dhcp().withPid(pid));
+        records.update(next);
+        dhcp.watch(next.podId(), pid);
+        return next;
+    }
+
     @Override
     public List<String> detach(PodRecord rec) {
         List<String> errors = new ArrayList<>();
+        if (rec.dhcpAddressed()) {
+            errors.addAll(dhcp.stop(rec.podId(), rec.dhcp().pid())); // releases the lease while the veth is still there
+        }
         try {
             applyRules(); // the record is REMOVING: its rules go
         } catch (IOException | NetworkException e) {
@@ -161,11 +239,23 @@ final class BridgeBackend implements NetworkBackend {
 
     @Override
     public List<String> check(PodRecord rec) {
-        try {
-            return podInterface.check(wiring(rec));
-        } catch (IOException e) {
-            return List.of(e.getMessage());
+        List<String> problems = new ArrayList<>();
+        if (rec.dhcpAddressed()) {
+            dhcp.trimLog(rec.podId());
+            if (!dhcp.isClient(rec.dhcp().pid(), rec.podId())) {
+                problems.add("the DHCP client of pod " + rec.podId() + " (pid " + rec.dhcp().pid() + ") is not running");
+            }
+            DhcpClient.Lease l = dhcp.readLease(rec.podId());
+            if (l == null || !l.bound()) {
+                problems.add("pod " + rec.podId() + " has no DHCP lease (last event: " + (l == null ? "none" : l.state()) + ")");
+            }
         }
+        try {
+            problems.addAll(podInterface.check(wiring(rec)));
+        } catch (IOException e) {
+            problems.add(e.getMessage());
+        }
+        return problems;
     }
 
     @Override
@@ -190,12 +280,16 @@ final class BridgeBackend implements NetworkBackend {
                 }
             }
         }
+        errors.addAll(reconcileDhcpClients(live));
         try {
             List<AddressAllocator.Pool> pools = pools();
-            if (!live.isEmpty()) {
+            if (live.stream().anyMatch(r -> mode().equals(r.mode()) && !r.dhcpAddressed())) {
                 prepareHost();
             }
             for (String b : liveBridges) {
+                if (isDhcpBridge(b)) {
+                    continue;
+                }
                 boolean group = InterfaceNames.isGroupBridge(b);
                 withBridgeLock(b, () -> bridges.ensure(b, bridgeAddresses(pools, group)));
             }
@@ -227,8 +321,55 @@ final class BridgeBackend implements NetworkBackend {
         return errors;
     }
 
+    /**
+     * After a restart: adopts the running DHCP client of every live DHCP pod (watching it from now
+     * on), starts the ones that are gone again, and stops clients of this state dir that belong to
+     * no live pod (or are not the recorded one).
+     */
+    private List<String> reconcileDhcpClients(Collection<PodRecord> live) {
+        List<String> errors = new ArrayList<>();
+        Map<String, Long> kept = new java.util.HashMap<>();
+        for (PodRecord r : live) {
+            if (!r.dhcpAddressed() || !mode().equals(r.mode())) {
+                continue;
+            }
+            long pid = r.dhcp().pid();
+            if (pid > 0 && dhcp.isClient(pid, r.podId())) {
+                dhcp.trimLog(r.podId());
+                dhcp.watch(r.podId(), pid);
+                kept.put(r.podId(), pid);
+                LOG.log(System.Logger.Level.INFO, "network.dhcp_adopted pod={0} pid={1}", r.podId(), String.valueOf(pid));
+                continue;
+            }
+            try {
+                PodRecord next = restartDhcpClient(r);
+                kept.put(r.podId(), next.dhcp().pid());
+                LOG.log(System.Logger.Level.INFO, "network.dhcp_restarted pod={0} pid={1} was={2}", r.podId(),
+                        String.valueOf(next.dhcp().pid()), String.valueOf(pid));
+            } catch (IOException | NetworkException e) {
+                errors.add("pod " + r.podId() + ": cannot start its DHCP client again: " + e.getMessage());
+            }
+        }
+        for (Map.Entry<Long, String> c : dhcp.running().entrySet()) {
+            Long want = kept.get(c.getValue());
+            if (want == null || want.longValue() != c.getKey()) {
+                LOG.log(System.Logger.Level.INFO, "network.dhcp_orphan pod={0} pid={1}: stopping it", c.getValue(), String.valueOf(c.getKey()));
+                // a second client of a live pod shares its MAC, hence its lease: that one is not released
+                errors.addAll(dhcp.stopProcess(c.getValue(), c.getKey(), want == null));
+            }
+        }
+        return errors;
+    }
+
     @Override
     public Readiness readiness() {
+        if (readiness.ready() && dhcpMode()) {
+            try {
+                bridges.existingBridgeMtu(cfg.bridge());
+            } catch (IOException e) {
+                return Readiness.notReady("NetworkBridgeMissing", e.getMessage());
+            }
+        }
         return readiness;
     }
 
@@ -263,7 +404,7 @@ final class BridgeBackend implements NetworkBackend {
             LOG.log(System.Logger.Level.INFO, "network.pod_cidr_set cidr={0}", v4);
             try {
                 List<AddressAllocator.Pool> pools = pools();
-                if (bridges.exists(cfg.bridge())) {
+                if (!dhcpMode() && bridges.exists(cfg.bridge())) {
                     withBridgeLock(cfg.bridge(), () -> bridges.ensure(cfg.bridge(), bridgeAddresses(pools, false)));
                 }
                 applyRules();
@@ -292,22 +433,24 @@ final class BridgeBackend implements NetworkBackend {
 
     @Override
     public DnsConfig providedDns(PodRecord rec) {
-        return null;
+        return rec.dhcpAddressed() ? rec.dhcp().lanDns() : null;
     }
 
     /** Re-renders and loads the nftables tables from the current records. */
     void applyRules() throws IOException, NetworkException.InvalidRequest {
-        Set<String> inUse = new LinkedHashSet<>();
-        inUse.add(cfg.bridge());
+        Set<String> inUse = new LinkedHashSet<>(); // pve-cri's own bridges (the DHCP LAN bridge is not one)
+        if (!dhcpMode()) {
+            inUse.add(cfg.bridge());
+        }
         List<PodRecord> pods = new ArrayList<>();
         for (PodRecord r : records.live()) {
             if (!mode().equals(r.mode())) {
                 continue;
             }
-            if (r.bridge() != null) {
+            if (r.bridge() != null && !r.dhcpAddressed()) {
                 inUse.add(r.bridge());
             }
-            if (r.hostIface() != null && r.mac() != null && !r.addresses().isEmpty()) {
+            if (r.hostIface() != null && r.mac() != null && (!r.addresses().isEmpty() || r.dhcpAddressed())) {
                 pods.add(r);
             }
         }
@@ -337,8 +480,16 @@ final class BridgeBackend implements NetworkBackend {
     }
 
     private PodInterface.Wiring wiring(PodRecord rec) {
+        return wiring(rec, 0);
+    }
+
+    private PodInterface.Wiring wiring(PodRecord rec, int mtu) {
+        if (rec.dhcpAddressed()) { // the DHCP client puts the address and route in place
+            return new PodInterface.Wiring(rec.hostIface(), rec.bridge(), java.nio.file.Path.of(rec.netns()), rec.mac(),
+                    List.of(), null, null, false, mtu);
+        }
         return new PodInterface.Wiring(rec.hostIface(), rec.bridge(), java.nio.file.Path.of(rec.netns()), rec.mac(),
-                rec.addresses(), rec.gateway(), rec.gateway6(), rec.group() != null);
+                rec.addresses(), rec.gateway(), rec.gateway6(), rec.group() != null, mtu);
     }
 
     private String hostIfaceFor(String podId) {
@@ -370,8 +521,21 @@ final class BridgeBackend implements NetworkBackend {
         }
     }
 
-    private static Readiness probeTools(HostTools host) {
-        for (List<String> probe : List.of(List.of("ip", "-V"), List.of("nft", "--version"))) {
+    private static Readiness probeTools(HostTools host, boolean dhcp) {
+        List<List<String>> probes = new ArrayList<>(List.of(List.of("ip", "-V"), List.of("nft", "--version")));
+        if (dhcp) { // the DHCP clients run in the daemon's own namespaces (inside the pod netns), not in hostNetns
+            try {
+                Exec.Result r = Exec.run(List.of("busybox", "udhcpc", "--help"), null, null, host.timeout());
+                Exec.Result s = Exec.run(List.of("setsid", "--version"), null, null, host.timeout());
+                if (!r.ok() || !s.ok()) {
+                    return Readiness.notReady("NetworkToolsMissing", "DHCP addressing needs busybox (udhcpc) and setsid: "
+                            + (r.ok() ? s.describe() : r.describe()));
+                }
+            } catch (IOException e) {
+                return Readiness.notReady("NetworkToolsMissing", "DHCP addressing needs busybox (udhcpc) and setsid: " + e.getMessage());
+            }
+        }
+        for (List<String> probe : probes) {
             try {
                 Exec.Result r = Exec.run(host.netns().wrap(probe), null, null, host.timeout());
                 if (!r.ok()) {

@@ -35,7 +35,9 @@ final class BridgeManager {
             if (!shown.stderr().contains("does not exist")) {
                 throw new IOException(shown.describe());
             }
-            batch.add("link add " + name + " mtu " + mtu + " type bridge");
+            // A bridge whose MAC was never set takes the lowest MAC of its ports and changes it as
+            // pods come and go, which leaves the pods' ARP entries for the gateway pointing nowhere.
+            batch.add("link add " + name + " address " + MacAddresses.stable("bridge/" + name) + " mtu " + mtu + " type bridge");
             created = true;
         } else {
             JsonNode link = Json.MAPPER.readTree(shown.stdout()).path(0);
@@ -72,6 +74,26 @@ final class BridgeManager {
             // hostPort from the host's own 127.0.0.1 (DNAT in output) must be routable to the bridge.
             host.sysctl("net/ipv4/conf/" + name + "/route_localnet=1");
         }
+    }
+
+    /**
+     * The MTU of an existing bridge the library does not own (DHCP addressing: the LAN bridge).
+     * Never creates or changes it.
+     *
+     * @throws IOException it does not exist or is not a bridge
+     */
+    int existingBridgeMtu(String name) throws IOException {
+        Exec.Result shown = host.ipResult("-j", "-d", "link", "show", "dev", name);
+        if (!shown.ok()) {
+            throw new IOException("bridge " + name + " does not exist (with DHCP addressing the bridge must already exist:"
+                    + " pve-cri puts pods on it but never creates it)");
+        }
+        JsonNode link = Json.MAPPER.readTree(shown.stdout()).path(0);
+        String kind = link.path("linkinfo").path("info_kind").asText("");
+        if (!kind.equals("bridge")) {
+            throw new IOException("interface " + name + " is not a bridge (kind '" + kind + "')");
+        }
+        return link.path("mtu").asInt(mtu);
     }
 
     boolean exists(String name) throws IOException {

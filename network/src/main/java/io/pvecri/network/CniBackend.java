@@ -48,7 +48,7 @@ final class CniBackend implements NetworkBackend {
         PodRecord rec = new PodRecord(pending.podId(), pending.state(), pending.mode(), pending.name(), pending.namespace(),
                 pending.uid(), pending.netns(), bridges.isEmpty() ? null : bridges.getFirst(), null, null, null, List.of(),
                 null, null, pending.stableKey(), pending.ports(), pending.dns(), pending.hostname(),
-                new PodRecord.CniState(list.raw(), null), pending.createdAt());
+                new PodRecord.CniState(list.raw(), null), pending.createdAt(), null);
         records.update(rec); // before ADD: a crash mid-ADD still gets its DEL
         try {
             // as containerd's built-in loopback step: plugins only wire eth0

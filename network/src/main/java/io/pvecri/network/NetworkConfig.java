@@ -11,7 +11,8 @@ import java.util.Objects;
  * addresses when {@link PodNetworks#open} parses them (InvalidRequest).
  *
  * @param mode                 {@link Mode#BRIDGE} (built-in, default) or {@link Mode#CNI}
- * @param bridge               default bridge name ({@code pvecri0}), at most 15 characters
+ * @param bridge               default bridge name ({@code pvecri0}), at most 15 characters; with DHCP addressing an
+ *                             existing bridge (e.g. {@code vmbr0}) that the library never creates, addresses or deletes
  * @param cidr                 IPv4 pod range; null = kubelet's podCIDR (UpdateRuntimeConfig), else {@code 10.88.0.0/16}
  * @param cidr6                IPv6 pod range for dual-stack; null = IPv4 only
  * @param gateway              IPv4 gateway on the bridge; null = first host address of {@code cidr}
@@ -25,14 +26,50 @@ import java.util.Objects;
  * @param cni                  CNI mode settings
  * @param hostNetns            network namespace file that plays "the host" (tests); null = the real host
  * @param commandTimeout       limit for each host command / CNI plugin run (30s)
+ * @param addressing           how pods on the default bridge get their address: {@link Addressing#STATIC} (the
+ *                             library's IPAM, default) or {@link Addressing#DHCP} (the bridge is an existing LAN
+ *                             bridge; a DHCP client runs per pod)
+ * @param dhcp                 DHCP client settings (addressing dhcp)
  */
 public record NetworkConfig(Mode mode, String bridge, String cidr, String cidr6, String gateway, String gateway6,
                             int mtu, boolean masquerade, boolean ipForward, String nftTable, DnsDefaults dns,
-                            Duration statefulSetRetention, CniSettings cni, Path hostNetns, Duration commandTimeout) {
+                            Duration statefulSetRetention, CniSettings cni, Path hostNetns, Duration commandTimeout,
+                            Addressing addressing, DhcpSettings dhcp) {
 
     public static final String DEFAULT_CIDR = "10.88.0.0/16";
 
     public enum Mode { BRIDGE, CNI }
+
+    /** Addressing of the pods on the default bridge (bridge mode). */
+    public enum Addressing { STATIC, DHCP }
+
+    /**
+     * The per-pod DHCP client (busybox udhcpc). setUp waits at most {@code timeout} for the first
+     * lease; within it the client sends {@code retries + 1} DHCPDISCOVERs, evenly spaced.
+     *
+     * @param timeout how long setUp waits for the first lease (30s; at least 1s)
+     * @param retries DHCPDISCOVERs re-sent after the first within {@code timeout} (3; 0..60)
+     */
+    public record DhcpSettings(Duration timeout, int retries) {
+        public DhcpSettings {
+            timeout = timeout == null ? Duration.ofSeconds(30) : timeout;
+            if (timeout.compareTo(Duration.ofSeconds(1)) < 0) {
+                throw new IllegalArgumentException("network.dhcp.timeout must be at least 1s");
+            }
+            if (retries < 0 || retries > 60) {
+                throw new IllegalArgumentException("network.dhcp.retries: " + retries + " is outside 0..60");
+            }
+        }
+
+        public static DhcpSettings defaults() {
+            return new DhcpSettings(null, 3);
+        }
+
+        /** Seconds between two DHCPDISCOVERs: the timeout spread over the attempts, at least 1. */
+        public int discoverInterval() {
+            return (int) Math.max(1, timeout.toSeconds() / (retries + 1));
+        }
+    }
 
     /**
      * Node DNS defaults. When all lists are empty, pods without DNS config get the servers,
@@ -90,6 +127,11 @@ public record NetworkConfig(Mode mode, String bridge, String cidr, String cidr6,
         if (commandTimeout.isNegative() || commandTimeout.isZero()) {
             throw new IllegalArgumentException("network.commandTimeout must be positive");
         }
+        addressing = addressing == null ? Addressing.STATIC : addressing;
+        if (addressing == Addressing.DHCP && mode != Mode.BRIDGE) {
+            throw new IllegalArgumentException("network.addressing: dhcp needs mode bridge (in CNI mode the plugins' config decides addresses)");
+        }
+        dhcp = dhcp == null ? DhcpSettings.defaults() : dhcp;
         cidr = blankToNull(cidr);
         cidr6 = blankToNull(cidr6);
         gateway = blankToNull(gateway);
@@ -121,6 +163,8 @@ public record NetworkConfig(Mode mode, String bridge, String cidr, String cidr6,
         b.cni = cni;
         b.hostNetns = hostNetns;
         b.commandTimeout = commandTimeout;
+        b.addressing = addressing;
+        b.dhcp = dhcp;
         return b;
     }
 
@@ -145,6 +189,8 @@ public record NetworkConfig(Mode mode, String bridge, String cidr, String cidr6,
         private CniSettings cni;
         private Path hostNetns;
         private Duration commandTimeout;
+        private Addressing addressing;
+        private DhcpSettings dhcp;
 
         private Builder() {
         }
@@ -164,10 +210,12 @@ public record NetworkConfig(Mode mode, String bridge, String cidr, String cidr6,
         public Builder cni(CniSettings v) { cni = v; return this; }
         public Builder hostNetns(Path v) { hostNetns = v; return this; }
         public Builder commandTimeout(Duration v) { commandTimeout = v; return this; }
+        public Builder addressing(Addressing v) { addressing = v; return this; }
+        public Builder dhcp(DhcpSettings v) { dhcp = v; return this; }
 
         public NetworkConfig build() {
             return new NetworkConfig(mode, bridge, cidr, cidr6, gateway, gateway6, mtu, masquerade, ipForward, nftTable,
-                    dns, statefulSetRetention, cni, hostNetns, commandTimeout);
+                    dns, statefulSetRetention, cni, hostNetns, commandTimeout, addressing, dhcp);
         }
     }
 }

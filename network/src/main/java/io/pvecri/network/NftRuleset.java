@@ -13,7 +13,11 @@ import java.util.stream.Collectors;
  */
 final class NftRuleset {
 
-    /** Everything the rules depend on. {@code pods}: bridge-mode records with addresses. */
+    /**
+     * Everything the rules depend on. {@code bridges}: pve-cri's own bridges in use (may be empty
+     * with DHCP addressing: the LAN bridge is not one). {@code pods}: bridge-mode records with
+     * addresses, and DHCP pods (MAC filter only: their address is the LAN's business; no hostPort).
+     */
     record Input(String table, List<String> bridges, Subnet cidr4, Subnet cidr6, boolean masquerade,
                  List<PodRecord> pods, boolean withSctp) {
     }
@@ -44,6 +48,9 @@ final class NftRuleset {
 
         s.append("  chain hostports {\n");
         for (PodRecord r : in.pods()) {
+            if (r.dhcpAddressed()) {
+                continue;
+            }
             String v4 = first(r, true);
             String v6 = first(r, false);
             for (PortMapping p : r.activePorts()) {
@@ -74,6 +81,12 @@ final class NftRuleset {
         s.append("  }\n");
 
         s.append("  chain postrouting {\n    type nat hook postrouting priority 100; policy accept;\n");
+        if (in.bridges().isEmpty()) {
+            s.append("  }\n");
+            s.append("  chain forward {\n    type filter hook forward priority 0; policy accept;\n  }\n");
+            s.append("}\n");
+            return renderBridgeTable(in, s);
+        }
         // hostPort reached from the host's loopback or from a pod (hairpin): the reply must come back through the host.
         s.append("    oifname ").append(bridges).append(" ct status dnat ip saddr { 127.0.0.0/8, ").append(in.cidr4())
                 .append(" } masquerade comment \"hostport-hairpin\"\n");
@@ -101,7 +114,10 @@ final class NftRuleset {
         }
         s.append("  }\n");
         s.append("}\n");
+        return renderBridgeTable(in, s);
+    }
 
+    private static String renderBridgeTable(Input in, StringBuilder s) {
         s.append("table bridge ").append(in.table()).append('\n');
         s.append("delete table bridge ").append(in.table()).append('\n');
         s.append("table bridge ").append(in.table()).append(" {\n");
@@ -115,6 +131,10 @@ final class NftRuleset {
             String c = comment(r.podId());
             s.append("  chain ").append(podChain(r)).append(" {\n");
             s.append("    ether saddr != ").append(r.mac()).append(" counter drop ").append(c).append('\n');
+            if (r.dhcpAddressed()) {
+                s.append("  }\n");
+                continue;
+            }
             List<String> v4 = all(r, true);
             List<String> v6 = all(r, false);
             s.append("    ether type ip ip saddr != ").append(v4.isEmpty() ? "0.0.0.0" : set(v4, false)).append(" counter drop ").append(c).append('\n');

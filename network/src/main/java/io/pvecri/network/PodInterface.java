@@ -20,12 +20,16 @@ final class PodInterface {
         this.mtu = mtu;
     }
 
-    /** What to wire. {@code hostRoutes}: add /32 (/128) routes to the bridge (group bridges). */
+    /**
+     * What to wire. {@code hostRoutes}: add /32 (/128) routes to the bridge (group bridges).
+     * {@code mtu}: of the veth; 0 = the configured one.
+     */
     record Wiring(String hostIface, String bridge, Path podNetns, String mac, List<String> addresses,
-                  String gateway, String gateway6, boolean hostRoutes) {
+                  String gateway, String gateway6, boolean hostRoutes, int mtu) {
     }
 
     void create(Wiring w) throws IOException {
+        int mtu = w.mtu() > 0 ? w.mtu() : this.mtu;
         List<String> hostSide = new ArrayList<>();
         hostSide.add("link add " + w.hostIface() + " mtu " + mtu + " type veth peer name " + InterfaceNames.POD_IFNAME
                 + " mtu " + mtu + " address " + w.mac() + " netns " + w.podNetns());

@@ -84,7 +84,11 @@ public final class PodNetworks implements AutoCloseable {
         PodRecordStore records = PodRecordStore.load(stateDir);
         HostTools host = new HostTools(Netns.of(cfg.hostNetns()), cfg.commandTimeout());
         NetworkBackend backend = newBackend(cfg.mode(), cfg, host, records, leases, clock);
-        return new PodNetworks(cfg, stateDir, records, leases, backend, host, listener == null ? NetworkListener.NONE : listener, clock);
+        PodNetworks n = new PodNetworks(cfg, stateDir, records, leases, backend, host, listener == null ? NetworkListener.NONE : listener, clock);
+        if (backend instanceof BridgeBackend b) {
+            b.dhcpClient().onExit(n::dhcpClientExited);
+        }
+        return n;
     }
 
     private static NetworkBackend newBackend(NetworkConfig.Mode mode, NetworkConfig cfg, HostTools host, PodRecordStore records,
@@ -160,7 +164,7 @@ public final class PodNetworks implements AutoCloseable {
         String hostname = req.hostname() == null || req.hostname().isBlank() ? req.name() : req.hostname();
         PodRecord pending = new PodRecord(req.podId(), PodRecord.State.PENDING, backend.mode(), req.name(), req.namespace(),
                 req.uid(), req.netnsPath().toString(), bridge, group, null, null, List.of(), null, null, stableKey,
-                req.portMappings().stream().filter(p -> p.hostPort() != 0).toList(), req.dns(), hostname, null, clock.millis());
+                req.portMappings().stream().filter(p -> p.hostPort() != 0).toList(), req.dns(), hostname, null, clock.millis(), null);
         records.reserve(pending);
         try {
             PodRecord rec = backend.attach(pending, req);
@@ -340,10 +344,47 @@ public final class PodNetworks implements AutoCloseable {
         return ids;
     }
 
-    /** Nothing on the host is touched: pods keep their network; a later open() picks it up. */
+    /**
+     * Nothing on the host is touched: pods keep their network (DHCP clients keep running and
+     * renewing); a later open() and reconcile() pick it up.
+     */
     @Override
     public void close() {
         closed = true;
+        if (backend instanceof BridgeBackend b) {
+            b.dhcpClient().stopWatching();
+        }
+    }
+
+    /** A watched DHCP client died on its own: start it again (after a backoff) while its pod is set up. */
+    private void dhcpClientExited(String podId, long pid) {
+        if (closed || !(backend instanceof BridgeBackend b)) {
+            return;
+        }
+        java.time.Duration delay = b.dhcpClient().restartDelay(podId);
+        LOG.log(System.Logger.Level.WARNING, "network.dhcp_client_exited pod={0} pid={1} restart_in={2}s: {3}", podId,
+                String.valueOf(pid), String.valueOf(delay.toSeconds()), b.dhcpClient().logTail(podId));
+        try {
+            Thread.sleep(delay);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return;
+        }
+        ReentrantLock lock = podLocks.computeIfAbsent(podId, k -> new ReentrantLock());
+        lock.lock();
+        try {
+            PodRecord r = records.get(podId);
+            if (closed || r == null || r.state() != PodRecord.State.READY || !r.dhcpAddressed() || r.dhcp().pid() != pid) {
+                return;
+            }
+            PodRecord next = b.restartDhcpClient(r);
+            LOG.log(System.Logger.Level.INFO, "network.dhcp_restarted pod={0} pid={1} was={2}", podId,
+                    String.valueOf(next.dhcp().pid()), String.valueOf(pid));
+        } catch (IOException | NetworkException e) {
+            LOG.log(System.Logger.Level.WARNING, "network.dhcp_restart_failed pod={0}: {1}", podId, e.getMessage());
+        } finally {
+            lock.unlock();
+        }
     }
 
     // ---- internals ----

@@ -18,16 +18,31 @@ import java.util.List;
  * @param gateway6   IPv6 gateway or null
  * @param stableKey  "namespace/name" of a StatefulSet pod, else null
  * @param cni        CNI mode: the network list used for ADD and the result it gave
+ * @param dhcp       DHCP addressing: the pod's DHCP client and what its lease gave; null for static addressing
  */
 record PodRecord(String podId, State state, String mode, String name, String namespace, String uid, String netns,
                  String bridge, String group, String hostIface, String mac, List<String> addresses, String gateway,
                  String gateway6, String stableKey, List<PortMapping> ports, DnsConfig dns, String hostname,
-                 CniState cni, long createdAt) {
+                 CniState cni, long createdAt, DhcpState dhcp) {
 
     enum State { PENDING, READY, REMOVING }
 
     /** CNI mode's memory of a pod: the exact config list ADD ran with, and its final result. */
     record CniState(JsonNode networkList, JsonNode result) {
+    }
+
+    /**
+     * A DHCP pod's client and lease. {@code pid} 0: no client started yet.
+     *
+     * @param pid          the udhcpc process (it outlives the daemon; adopted after a restart)
+     * @param lanDns       DNS servers and search domains the lease gave
+     * @param server       the DHCP server that gave the lease
+     * @param leaseSeconds lease time of the first lease
+     */
+    record DhcpState(long pid, DnsConfig lanDns, String server, long leaseSeconds) {
+        DhcpState withPid(long p) {
+            return new DhcpState(p, lanDns, server, leaseSeconds);
+        }
     }
 
     PodRecord {
@@ -37,17 +52,27 @@ record PodRecord(String podId, State state, String mode, String name, String nam
 
     PodRecord withState(State s) {
         return new PodRecord(podId, s, mode, name, namespace, uid, netns, bridge, group, hostIface, mac, addresses,
-                gateway, gateway6, stableKey, ports, dns, hostname, cni, createdAt);
+                gateway, gateway6, stableKey, ports, dns, hostname, cni, createdAt, dhcp);
     }
 
     PodRecord withAddressing(String hostIface, String mac, List<String> addresses, String gateway, String gateway6) {
         return new PodRecord(podId, state, mode, name, namespace, uid, netns, bridge, group, hostIface, mac, addresses,
-                gateway, gateway6, stableKey, ports, dns, hostname, cni, createdAt);
+                gateway, gateway6, stableKey, ports, dns, hostname, cni, createdAt, dhcp);
     }
 
     PodRecord withCni(CniState c) {
         return new PodRecord(podId, state, mode, name, namespace, uid, netns, bridge, group, hostIface, mac, addresses,
-                gateway, gateway6, stableKey, ports, dns, hostname, c, createdAt);
+                gateway, gateway6, stableKey, ports, dns, hostname, c, createdAt, dhcp);
+    }
+
+    PodRecord withDhcp(DhcpState d) {
+        return new PodRecord(podId, state, mode, name, namespace, uid, netns, bridge, group, hostIface, mac, addresses,
+                gateway, gateway6, stableKey, ports, dns, hostname, cni, createdAt, d);
+    }
+
+    /** Addressed by DHCP (its address comes from the LAN's server, not the library's IPAM). */
+    boolean dhcpAddressed() {
+        return dhcp != null;
     }
 
     /** Addresses without their prefix length. */

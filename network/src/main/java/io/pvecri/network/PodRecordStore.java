@@ -40,6 +40,10 @@ final class PodRecordStore {
         return s;
     }
 
+    Path stateDir() {
+        return stateDir;
+    }
+
     Path dir(String podId) {
         return stateDir.resolve(podId);
     }

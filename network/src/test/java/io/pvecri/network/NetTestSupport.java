@@ -28,8 +28,45 @@ abstract class NetTestSupport {
     @AfterEach
     void deleteNamespaces() throws IOException {
         opened.forEach(PodNetworks::close);
+        killDhcpClients(); // safety net: a failed test may leave pods' DHCP clients (detached) running
         if (ns != null) {
             ns.close();
+        }
+    }
+
+    /** Pids of the DHCP clients (udhcpc) the library started with this test's state dir. */
+    List<Long> dhcpClients() throws IOException {
+        String script = stateDir().toAbsolutePath().resolve(DhcpClient.SCRIPT).toString();
+        List<Long> out = new ArrayList<>();
+        try (var s = Files.list(Path.of("/proc"))) {
+            for (Path p : s.toList()) {
+                String name = p.getFileName().toString();
+                if (!name.chars().allMatch(Character::isDigit)) {
+                    continue;
+                }
+                try {
+                    String cmd = Files.readString(p.resolve("cmdline")).replace('\0', ' ');
+                    if (cmd.startsWith("busybox udhcpc ") && cmd.contains(script)) {
+                        out.add(Long.parseLong(name));
+                    }
+                } catch (IOException ignored) {
+                    // gone meanwhile
+                }
+            }
+        }
+        return out;
+    }
+
+    void killDhcpClients() throws IOException {
+        for (long pid : dhcpClients()) {
+            ProcessHandle.of(pid).ifPresent(h -> {
+                h.destroyForcibly();
+                try {
+                    h.onExit().get(5, java.util.concurrent.TimeUnit.SECONDS);
+                } catch (Exception ignored) {
+                    // reported by the next scan
+                }
+            });
         }
     }
 

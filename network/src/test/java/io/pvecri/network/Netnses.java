@@ -117,6 +117,16 @@ final class Netnses implements AutoCloseable {
         throw new IOException("httpd did not start in " + ns);
     }
 
+    /** Starts a long-running program in {@code ns} (output to {@code log}); it is killed in {@link #close()}. */
+    synchronized Process start(Path ns, List<String> argv, Path log) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of("nsenter", "--net=" + ns));
+        cmd.addAll(argv);
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+        processes.add(p);
+        return p;
+    }
+
     static void sleep(long ms) {
         try {
             Thread.sleep(ms);

@@ -78,7 +78,7 @@ class PureLogicTest {
 
     private static PodRecord pod(String id, String iface, String ip, List<PortMapping> ports) {
         return new PodRecord(id, PodRecord.State.READY, "bridge", "n-" + id, "default", "u", "/run/netns/x", "pvecri0", null,
-                iface, "02:00:00:00:00:01", List.of(ip + "/16"), "10.88.0.1", null, null, ports, DnsConfig.empty(), "h", null, 0);
+                iface, "02:00:00:00:00:01", List.of(ip + "/16"), "10.88.0.1", null, null, ports, DnsConfig.empty(), "h", null, 0, null);
     }
 
     @Test
@@ -101,6 +101,50 @@ class PureLogicTest {
         assertFalse(noSctp.contains("sctp"));
         assertFalse(noSctp.contains("pod-egress"));
         assertFalse(noSctp.contains("isolation"), "one bridge: nothing to isolate");
+    }
+
+    @Test
+    void dhcpPodsGetAMacFilterOnlyAndTheLanBridgeNoRules() throws Exception {
+        var dhcpPod = new PodRecord("d1", PodRecord.State.READY, "bridge", "n", "default", "u", "/run/netns/x", "vmbr0", null,
+                "pvc000000d1", "02:00:00:00:00:d1", List.of("192.168.1.50/24"), "192.168.1.1", null, null,
+                List.of(PortMapping.tcp(80, 8080)), DnsConfig.empty(), "h", null, 0,
+                new PodRecord.DhcpState(42, DnsConfig.empty(), "192.168.1.1", 3600));
+        String r = NftRuleset.render(new NftRuleset.Input("pvecri", List.of(), Subnet.parse("10.88.0.0/16"), null, true,
+                List.of(dhcpPod), true));
+        assertTrue(r.contains("ether saddr != 02:00:00:00:00:d1 counter drop"), r);
+        assertFalse(r.contains("ip saddr != 192.168.1.50"), "no IP filter: the address is the LAN's");
+        assertFalse(r.contains("dnat") || r.contains("masquerade") || r.contains("vmbr0"), r);
+    }
+
+    @Test
+    void leaseRecordsAreCheckedFieldByField() {
+        var l = DhcpClient.parseLease(Map.of("state", "bound", "ip", "192.168.1.50", "mask", "24", "router", "192.168.1.1 192.168.1.2",
+                "dns", "192.168.1.53 not_an_ip 192.168.1.54", "domain", "lan.example", "search", "", "lease", "3600",
+                "serverid", "192.168.1.1", "time", "17"));
+        assertTrue(l.bound());
+        assertEquals("192.168.1.1", l.router());
+        assertEquals(List.of("192.168.1.53", "192.168.1.54"), l.dns());
+        assertEquals(List.of("lan.example"), l.searches());
+        assertEquals(3600, l.leaseSeconds());
+        var odd = DhcpClient.parseLease(Map.of("state", "bound", "ip", "192.168.1.50; rm", "mask", "99", "search", "a.example _bad b.example"));
+        assertFalse(odd.bound(), "a malformed address or mask is no lease");
+        assertEquals(List.of("a.example", "b.example"), odd.searches());
+        assertFalse(DhcpClient.parseLease(Map.of("state", "leasefail")).bound());
+    }
+
+    @Test
+    void dhcpConfig() {
+        NetworkConfig c = NetworkConfig.builder().addressing(NetworkConfig.Addressing.DHCP).bridge("vmbr0").build();
+        assertEquals(java.time.Duration.ofSeconds(30), c.dhcp().timeout());
+        assertEquals(3, c.dhcp().retries());
+        assertEquals(7, c.dhcp().discoverInterval());
+        assertEquals(NetworkConfig.Addressing.STATIC, NetworkConfig.defaults().addressing());
+        assertEquals(c, c.toBuilder().build());
+        assertThrows(IllegalArgumentException.class, () -> NetworkConfig.builder().mode(NetworkConfig.Mode.CNI)
+                .addressing(NetworkConfig.Addressing.DHCP).build());
+        assertThrows(IllegalArgumentException.class, () -> new NetworkConfig.DhcpSettings(java.time.Duration.ofMillis(10), 3));
+        assertThrows(IllegalArgumentException.class, () -> new NetworkConfig.DhcpSettings(null, -1));
+        assertTrue(DhcpClient.SCRIPT_TEXT.startsWith("#!/bin/sh\n"));
     }
 
     @Test

@@ -15,9 +15,12 @@ final class NetworkSection {
 
     record FileCni(Path confDir, List<Path> binDirs) {}
 
+    record FileDhcp(String timeout, Integer retries) {}
+
     record FileNetwork(String mode, String bridge, String cidr, String cidr6, String gateway, String gateway6,
                        Integer mtu, Boolean masquerade, Boolean ipForward, String nftTable, FileDns dns,
-                       String statefulSetRetention, FileCni cni, String commandTimeout, Path hostNetns) {}
+                       String statefulSetRetention, FileCni cni, String commandTimeout, Path hostNetns,
+                       String addressing, FileDhcp dhcp) {}
 
     static NetworkConfig parse(FileNetwork f) throws ConfigException {
         if (f == null) {
@@ -30,6 +33,21 @@ final class NetworkSection {
                 case "cni" -> NetworkConfig.Mode.CNI;
                 default -> throw new ConfigException("network.mode: '" + f.mode() + "' is not bridge or cni");
             });
+        }
+        if (f.addressing() != null) {
+            b.addressing(switch (f.addressing().toLowerCase(Locale.ROOT)) {
+                case "static" -> NetworkConfig.Addressing.STATIC;
+                case "dhcp" -> NetworkConfig.Addressing.DHCP;
+                default -> throw new ConfigException("network.addressing: '" + f.addressing() + "' is not static or dhcp");
+            });
+        }
+        if (f.dhcp() != null) {
+            try {
+                b.dhcp(new NetworkConfig.DhcpSettings(f.dhcp().timeout() == null ? null : duration("network.dhcp.timeout", f.dhcp().timeout()),
+                        f.dhcp().retries() == null ? 3 : f.dhcp().retries()));
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException(e.getMessage());
+            }
         }
         b.bridge(f.bridge()).cidr(f.cidr()).cidr6(f.cidr6()).gateway(f.gateway()).gateway6(f.gateway6()).nftTable(f.nftTable());
         if (f.mtu() != null) {
