@@ -11,6 +11,12 @@
  *   pve-cri-init exec [--timeout S] [--tty] -- CMD [ARG...]
  *                                                 run CMD with the identity of
  *                                                 the main process (lxc-attach)
+ *   pve-cri-init tty-exec PTY -- CMD [ARG...]     host side: run CMD in a new
+ *                                                 session whose controlling
+ *                                                 terminal and stdio are PTY
+ *
+ * In main mode the shim also serves attach clients on the unix socket
+ * $PVE_CRI_SHIM_DIR/attach.sock (framing: docs/shim.md, "Attach socket").
  *
  * Build: gcc -static -O2 -Wall -Wextra -Werror -o pve-cri-init pve-cri-init.c
  */
@@ -33,6 +39,8 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -51,6 +59,11 @@
 #define REAP_TIMEOUT_MS 2000
 #define READ_CHUNK 65536
 #define CTL_BUF 4096
+#define ATTACH_MAX_CLIENTS 16
+#define ATTACH_OUT_MAX (1024 * 1024) /* pending output per attach client */
+#define ATTACH_IN_MAX 65536          /* largest frame payload a client may send */
+#define ATTACH_STDIN_BUF (2 * ATTACH_IN_MAX)
+#define ATTACH_FLUSH_MS 1000         /* at exit: time to hand the last output to clients */
 #define EXIT_INTERNAL 128
 
 #ifndef TIOCGPTPEER
@@ -67,6 +80,7 @@ static char path_started[PATH_MAX];
 static char path_status[PATH_MAX];
 static char path_ctl[PATH_MAX];
 static char path_spec[PATH_MAX];
+static char path_attach[PATH_MAX];
 
 static ssize_t write_all(int fd, const void *buf, size_t len)
 {
@@ -769,6 +783,8 @@ static int setup_signalfd(void)
     return sfd;
 }
 
+static void attach_broadcast(int type, const void *data, size_t len);
+
 /* ------------------------------------------------------------------ */
 /* CRI log writer                                                      */
 
@@ -785,6 +801,7 @@ struct logger {
 struct stream {
     int fd;
     const char *name; /* "stdout" / "stderr" */
+    int at_type;      /* attach frame type of this output */
     char *buf;        /* pending bytes of the current line */
     size_t len, cap;
 };
@@ -915,6 +932,7 @@ static void stream_read(struct logger *lg, struct stream *s, char *chunk)
     ssize_t n = read(s->fd, chunk, READ_CHUNK);
     if (n > 0) {
         stream_data(lg, s, chunk, (size_t)n);
+        attach_broadcast(s->at_type, chunk, (size_t)n);
         return;
     }
     if (n < 0 && (errno == EINTR || errno == EAGAIN))
@@ -1115,6 +1133,317 @@ fail:;
     return -1;
 }
 
+/* ------------------------------------------------------------------ */
+/* attach socket                                                       */
+
+/* Frame types, both directions: 1 byte type, 4 bytes payload length (big
+ * endian), payload.  See docs/shim.md. */
+enum {
+    AT_STDIN = 0,       /* client -> shim: bytes for the main process's stdin */
+    AT_STDOUT = 1,      /* shim -> client: output (tty: all of it) */
+    AT_STDERR = 2,      /* shim -> client */
+    AT_EXIT = 3,        /* shim -> client: decimal exit code; the shim then closes */
+    AT_RESIZE = 4,      /* client -> shim: u16 columns, u16 rows (big endian) */
+    AT_CLOSE_STDIN = 5, /* client -> shim: end of stdin (tty: sends VEOF) */
+    AT_HELLO = 6,       /* shim -> client, first frame: "version=1 tty=T stdin=S" */
+};
+
+struct aclient {
+    int fd;
+    char *out;          /* frames not yet sent */
+    size_t out_len, out_cap;
+    unsigned char *in;  /* partial frame(s) read */
+    size_t in_len;
+    bool blocked;       /* a stdin frame waits for room in the stdin buffer */
+};
+
+struct attach {
+    int lfd;
+    struct aclient c[ATTACH_MAX_CLIENTS];
+    bool tty;
+    int master;         /* tty: the pty master (resize target) */
+    int stdin_fd;       /* where stdin frames go, -1: dropped */
+    bool stdin_owned;   /* stdin_fd is ours to close (the stdin pipe) */
+    bool stdin_close;   /* close stdin_fd once the buffer is empty */
+    char *sbuf;
+    size_t slen;
+};
+
+static struct attach g_at = { .lfd = -1, .master = -1, .stdin_fd = -1 };
+
+static int attach_listen(const char *path)
+{
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    int dfd = -1;
+    if (strlen(path) < sizeof sa.sun_path) {
+        snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+    } else {
+        /* long path (tests): bind through /proc/self/fd/N of the directory */
+        char dir[PATH_MAX];
+        snprintf(dir, sizeof dir, "%s", path);
+        char *slash = strrchr(dir, '/');
+        if (!slash)
+            goto fail;
+        *slash = '\0';
+        dfd = open(dir[0] ? dir : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+            goto fail;
+        int n = snprintf(sa.sun_path, sizeof sa.sun_path, "/proc/self/fd/%d/%s", dfd, slash + 1);
+        if (n < 0 || (size_t)n >= sizeof sa.sun_path) {
+            errno = ENAMETOOLONG;
+            goto fail;
+        }
+    }
+    unlink(path);
+    mode_t old = umask(0177); /* the socket file is 0600 from the start */
+    int r = bind(fd, (struct sockaddr *)&sa, sizeof sa);
+    umask(old);
+    if (r < 0 || listen(fd, 8) < 0)
+        goto fail;
+    if (dfd >= 0)
+        close(dfd);
+    return fd;
+fail:;
+    int e = errno;
+    if (dfd >= 0)
+        close(dfd);
+    close(fd);
+    errno = e;
+    return -1;
+}
+
+static void attach_drop(struct aclient *c, const char *why)
+{
+    if (why)
+        msg("attach: client dropped: %s", why);
+    close(c->fd);
+    free(c->out);
+    free(c->in);
+    *c = (struct aclient){ .fd = -1 };
+}
+
+/* Send what is pending without blocking; a broken client is dropped. */
+static void attach_flush(struct aclient *c)
+{
+    size_t off = 0;
+    while (off < c->out_len) {
+        ssize_t n = send(c->fd, c->out + off, c->out_len - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN)
+                break;
+            attach_drop(c, NULL); /* the client went away */
+            return;
+        }
+        off += (size_t)n;
+    }
+    memmove(c->out, c->out + off, c->out_len - off);
+    c->out_len -= off;
+}
+
+/* Queue one frame for a client.  A client that is more than ATTACH_OUT_MAX
+ * behind is dropped: a slow attach must never hold up the log. */
+static void attach_queue(struct aclient *c, int type, const void *data, size_t len)
+{
+    if (c->fd < 0)
+        return;
+    size_t need = c->out_len + 5 + len;
+    if (need > ATTACH_OUT_MAX) {
+        attach_drop(c, "more than 1 MiB of output not read (too slow)");
+        return;
+    }
+    if (need > c->out_cap) {
+        size_t cap = c->out_cap ? c->out_cap : 65536;
+        while (cap < need)
+            cap *= 2;
+        char *p = realloc(c->out, cap);
+        if (!p) {
+            attach_drop(c, "out of memory");
+            return;
+        }
+        c->out = p;
+        c->out_cap = cap;
+    }
+    unsigned char h[5] = { (unsigned char)type, (unsigned char)(len >> 24), (unsigned char)(len >> 16),
+                           (unsigned char)(len >> 8), (unsigned char)len };
+    memcpy(c->out + c->out_len, h, 5);
+    if (len)
+        memcpy(c->out + c->out_len + 5, data, len);
+    c->out_len += 5 + len;
+    attach_flush(c);
+}
+
+static void attach_broadcast(int type, const void *data, size_t len)
+{
+    for (int i = 0; i < ATTACH_MAX_CLIENTS; i++)
+        if (g_at.c[i].fd >= 0)
+            attach_queue(&g_at.c[i], type, data, len);
+}
+
+static void attach_accept(void)
+{
+    for (;;) {
+        int fd = accept4(g_at.lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0)
+            return; /* EAGAIN, or a client that gave up */
+        int i = 0;
+        while (i < ATTACH_MAX_CLIENTS && g_at.c[i].fd >= 0)
+            i++;
+        unsigned char *in = i < ATTACH_MAX_CLIENTS ? malloc(5 + ATTACH_IN_MAX) : NULL;
+        if (!in) {
+            msg("attach: refusing a client (%d attached)", ATTACH_MAX_CLIENTS);
+            close(fd);
+            continue;
+        }
+        g_at.c[i] = (struct aclient){ .fd = fd, .in = in };
+        char hello[64];
+        int n = snprintf(hello, sizeof hello, "version=1 tty=%d stdin=%d", g_at.tty ? 1 : 0,
+                         g_at.stdin_fd >= 0 ? 1 : 0);
+        attach_queue(&g_at.c[i], AT_HELLO, hello, (size_t)n);
+    }
+}
+
+/* Write buffered stdin without blocking; close it when asked and drained. */
+static void attach_stdin_flush(void)
+{
+    while (g_at.slen > 0 && g_at.stdin_fd >= 0) {
+        ssize_t n = write(g_at.stdin_fd, g_at.sbuf, g_at.slen);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN)
+                return;
+            /* the process closed its stdin (EPIPE) or the pty is gone */
+            g_at.slen = 0;
+            if (g_at.stdin_owned)
+                close(g_at.stdin_fd);
+            g_at.stdin_fd = -1;
+            break;
+        }
+        memmove(g_at.sbuf, g_at.sbuf + n, g_at.slen - (size_t)n);
+        g_at.slen -= (size_t)n;
+    }
+    if (g_at.slen == 0 && g_at.stdin_close && g_at.stdin_fd >= 0 && g_at.stdin_owned) {
+        close(g_at.stdin_fd);
+        g_at.stdin_fd = -1;
+    }
+}
+
+/* Handle the complete frames a client sent.  Returns false if it was dropped. */
+static bool attach_frames(struct aclient *c)
+{
+    size_t off = 0;
+    c->blocked = false;
+    while (c->in_len - off >= 5) {
+        unsigned char *h = c->in + off;
+        size_t len = ((size_t)h[1] << 24) | ((size_t)h[2] << 16) | ((size_t)h[3] << 8) | h[4];
+        if (len > ATTACH_IN_MAX) {
+            attach_drop(c, "frame too large");
+            return false;
+        }
+        if (c->in_len - off < 5 + len)
+            break;
+        const unsigned char *p = h + 5;
+        switch (h[0]) {
+        case AT_STDIN:
+            if (g_at.stdin_fd < 0 || g_at.stdin_close)
+                break; /* no stdin: dropped */
+            if (g_at.slen + len > ATTACH_STDIN_BUF) {
+                c->blocked = true;
+                goto out;
+            }
+            memcpy(g_at.sbuf + g_at.slen, p, len);
+            g_at.slen += len;
+            break;
+        case AT_RESIZE:
+            if (len == 4 && g_at.tty && g_at.master >= 0) {
+                struct winsize ws = { .ws_col = (unsigned short)((p[0] << 8) | p[1]),
+                                      .ws_row = (unsigned short)((p[2] << 8) | p[3]) };
+                if (ws.ws_col > 0 && ws.ws_row > 0 && ioctl(g_at.master, TIOCSWINSZ, &ws) < 0)
+                    msg("attach: resize: %s", strerror(errno));
+            }
+            break;
+        case AT_CLOSE_STDIN:
+            if (g_at.stdin_fd < 0 || g_at.stdin_close)
+                break;
+            if (g_at.tty) {
+                if (g_at.slen < ATTACH_STDIN_BUF)
+                    g_at.sbuf[g_at.slen++] = 0x04; /* VEOF: the terminal's end of input */
+            } else {
+                g_at.stdin_close = true;
+            }
+            break;
+        default:
+            break; /* unknown frames are ignored (newer clients) */
+        }
+        off += 5 + len;
+    }
+out:
+    memmove(c->in, c->in + off, c->in_len - off);
+    c->in_len -= off;
+    attach_stdin_flush();
+    return true;
+}
+
+static void attach_read(struct aclient *c, short revents)
+{
+    if (c->blocked || c->in_len >= 5 + ATTACH_IN_MAX) {
+        /* held back until stdin drains; a hang-up now drops what it sent */
+        if (revents & (POLLHUP | POLLERR))
+            attach_drop(c, NULL);
+        return;
+    }
+    ssize_t n = read(c->fd, c->in + c->in_len, 5 + ATTACH_IN_MAX - c->in_len);
+    if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) {
+        attach_drop(c, NULL); /* detached */
+        return;
+    }
+    if (n > 0) {
+        c->in_len += (size_t)n;
+        attach_frames(c);
+    }
+}
+
+/* The main process has exited and its output is drained: tell the clients
+ * the exit code, give them a moment to take the last output, close. */
+static void attach_finish(int code)
+{
+    if (g_at.lfd >= 0) {
+        close(g_at.lfd);
+        g_at.lfd = -1;
+        unlink(path_attach);
+    }
+    char buf[16];
+    int n = snprintf(buf, sizeof buf, "%d", code);
+    attach_broadcast(AT_EXIT, buf, (size_t)n);
+    int64_t deadline = mono_ms() + ATTACH_FLUSH_MS;
+    for (;;) {
+        struct pollfd pfd[ATTACH_MAX_CLIENTS];
+        int np = 0;
+        for (int i = 0; i < ATTACH_MAX_CLIENTS; i++)
+            if (g_at.c[i].fd >= 0 && g_at.c[i].out_len > 0)
+                pfd[np++] = (struct pollfd){ .fd = g_at.c[i].fd, .events = POLLOUT };
+        int64_t left = deadline - mono_ms();
+        if (np == 0 || left <= 0)
+            break;
+        if (poll(pfd, (nfds_t)np, (int)left) < 0 && errno != EINTR)
+            break;
+        for (int i = 0; i < ATTACH_MAX_CLIENTS; i++)
+            if (g_at.c[i].fd >= 0 && g_at.c[i].out_len > 0)
+                attach_flush(&g_at.c[i]);
+    }
+    for (int i = 0; i < ATTACH_MAX_CLIENTS; i++)
+        if (g_at.c[i].fd >= 0)
+            attach_drop(&g_at.c[i], NULL);
+    if (g_at.stdin_owned && g_at.stdin_fd >= 0)
+        close(g_at.stdin_fd);
+    g_at.stdin_fd = -1;
+}
+
 static int main_mode(const char *spec_file)
 {
     bool pid1 = getpid() == 1;
@@ -1163,8 +1492,8 @@ static int main_mode(const char *spec_file)
     struct logger lg = { .path = sp.log_path, .dirfd = AT_FDCWD, .name = sp.log_path, .fd = -1, .max_line = sp.max_line };
     lg.rec = malloc(sp.max_line + 128);
     char *chunk = malloc(READ_CHUNK);
-    struct stream out = { .fd = -1, .name = "stdout", .cap = sp.max_line + 2 };
-    struct stream errs = { .fd = -1, .name = "stderr", .cap = sp.max_line + 2 };
+    struct stream out = { .fd = -1, .name = "stdout", .at_type = 1, .cap = sp.max_line + 2 };
+    struct stream errs = { .fd = -1, .name = "stderr", .at_type = 2, .cap = sp.max_line + 2 };
     out.buf = malloc(out.cap);
     errs.buf = malloc(errs.cap);
     if (!lg.rec || !chunk || !out.buf || !errs.buf) {
@@ -1173,6 +1502,14 @@ static int main_mode(const char *spec_file)
     }
     log_attach_dir(&lg);
     log_open(&lg);
+
+    /* attach socket (before the fork, so it exists once `started` does) */
+    for (int i = 0; i < ATTACH_MAX_CLIENTS; i++)
+        g_at.c[i].fd = -1;
+    g_at.tty = sp.tty;
+    g_at.sbuf = malloc(ATTACH_STDIN_BUF);
+    if (!g_at.sbuf || (g_at.lfd = attach_listen(path_attach)) < 0)
+        msg("attach socket %s: %s (attach is not available)", path_attach, strerror(errno));
 
     /* stdio */
     int child_in = -1, child_out = -1, child_err = -1, keep_stdin_w = -1;
@@ -1274,6 +1611,10 @@ static int main_mode(const char *spec_file)
         format_child_err(err, sizeof err, &ce, &sp, sp.args.v[0]);
         msg("%s", err);
         unlink(path_ctl);
+        if (g_at.lfd >= 0) {
+            close(g_at.lfd);
+            unlink(path_attach);
+        }
         int code = exit_code_for(&ce);
         write_status(code, 0, now_ns(), "StartError", err);
         return code;
@@ -1285,6 +1626,18 @@ static int main_mode(const char *spec_file)
                       (long long)now_ns());
     (void)write_file_atomic(path_started, started, (size_t)sn);
 
+    /* attach clients write stdin to the pty (tty) or the stdin pipe */
+    if (sp.tty) {
+        g_at.master = master;
+        if (sp.open_stdin)
+            g_at.stdin_fd = master;
+    } else if (keep_stdin_w >= 0) {
+        fcntl(keep_stdin_w, F_SETFL, fcntl(keep_stdin_w, F_GETFL) | O_NONBLOCK);
+        g_at.stdin_fd = keep_stdin_w;
+        g_at.stdin_owned = true;
+        keep_stdin_w = -1;
+    }
+
     /* supervise */
     bool main_done = false;
     int main_code = 0, main_sig = 0;
@@ -1292,8 +1645,9 @@ static int main_mode(const char *spec_file)
     for (;;) {
         if (main_done && ((out.fd < 0 && errs.fd < 0) || mono_ms() >= deadline))
             break;
-        struct pollfd pfd[4];
-        int np = 0, i_sig = -1, i_ctl = -1, i_out = -1, i_err = -1;
+        struct pollfd pfd[6 + ATTACH_MAX_CLIENTS];
+        int np = 0, i_sig = -1, i_ctl = -1, i_out = -1, i_err = -1, i_lis = -1, i_in = -1;
+        int i_cl[ATTACH_MAX_CLIENTS];
         if (sfd >= 0) {
             i_sig = np;
             pfd[np++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
@@ -1309,6 +1663,26 @@ static int main_mode(const char *spec_file)
         if (errs.fd >= 0) {
             i_err = np;
             pfd[np++] = (struct pollfd){ .fd = errs.fd, .events = POLLIN };
+        }
+        if (sp.tty && out.fd < 0)
+            g_at.stdin_fd = g_at.master = -1; /* the pty is closed */
+        if (g_at.lfd >= 0 && !main_done) {
+            i_lis = np;
+            pfd[np++] = (struct pollfd){ .fd = g_at.lfd, .events = POLLIN };
+        }
+        if (g_at.stdin_fd >= 0 && g_at.slen > 0) {
+            i_in = np;
+            pfd[np++] = (struct pollfd){ .fd = g_at.stdin_fd, .events = POLLOUT };
+        }
+        for (int i = 0; i < ATTACH_MAX_CLIENTS; i++) {
+            struct aclient *c = &g_at.c[i];
+            i_cl[i] = -1;
+            if (c->fd < 0)
+                continue;
+            short ev = (short)((c->out_len > 0 ? POLLOUT : 0) |
+                               (!c->blocked && c->in_len < 5 + ATTACH_IN_MAX ? POLLIN : 0));
+            i_cl[i] = np;
+            pfd[np++] = (struct pollfd){ .fd = c->fd, .events = ev };
         }
         int timeout = -1;
         if (main_done) {
@@ -1356,6 +1730,24 @@ static int main_mode(const char *spec_file)
             stream_read(&lg, &out, chunk);
         if (i_err >= 0 && pfd[i_err].revents)
             stream_read(&lg, &errs, chunk);
+        if (i_lis >= 0 && pfd[i_lis].revents)
+            attach_accept();
+        if (i_in >= 0 && pfd[i_in].revents && g_at.stdin_fd == pfd[i_in].fd) {
+            attach_stdin_flush();
+            for (int i = 0; i < ATTACH_MAX_CLIENTS; i++) /* room again for held frames */
+                if (g_at.c[i].fd >= 0 && g_at.c[i].blocked)
+                    attach_frames(&g_at.c[i]);
+        }
+        for (int i = 0; i < ATTACH_MAX_CLIENTS; i++) {
+            struct aclient *c = &g_at.c[i];
+            int k = i_cl[i];
+            if (k < 0 || c->fd != pfd[k].fd || !pfd[k].revents)
+                continue;
+            if (pfd[k].revents & POLLOUT)
+                attach_flush(c);
+            if (c->fd >= 0 && (pfd[k].revents & (POLLIN | POLLHUP | POLLERR)))
+                attach_read(c, pfd[k].revents);
+        }
     }
 
     /* drained (or gave up waiting): flush fragments, record the exit */
@@ -1367,6 +1759,7 @@ static int main_mode(const char *spec_file)
         close(ctl.fd);
     unlink(path_ctl); /* a writer must not block on a FIFO nobody reads */
     write_status(main_code, main_sig, finished_at, main_code == 0 ? "Completed" : "Error", NULL);
+    attach_finish(main_code);
     if (keep_stdin_w >= 0)
         close(keep_stdin_w);
     kill_and_reap_all(pid1, pid);
@@ -1376,6 +1769,10 @@ start_error:
     one_line(err);
     msg("%s", err);
     unlink(path_ctl);
+    if (g_at.lfd >= 0) {
+        close(g_at.lfd);
+        unlink(path_attach);
+    }
     write_status(EXIT_INTERNAL, 0, now_ns(), "StartError", err);
     return EXIT_INTERNAL;
 }
@@ -1385,7 +1782,8 @@ start_error:
 
 static int usage(void)
 {
-    msg("usage: " PROG " SPECFILE | " PROG " exec [--timeout SECONDS] [--tty] -- CMD [ARG...]");
+    msg("usage: " PROG " SPECFILE | " PROG " exec [--timeout SECONDS] [--tty] -- CMD [ARG...] | "
+        PROG " tty-exec PTY -- CMD [ARG...]");
     return EXIT_INTERNAL;
 }
 
@@ -1439,6 +1837,11 @@ static int exec_mode(int argc, char **argv)
     if (i >= argc)
         return usage();
     char **cmd = argv + i;
+
+    /* If whoever started us (lxc-attach) dies, so do we, and through our own
+     * parent-death signal the command: a dropped exec session leaves nothing
+     * behind in the container. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 
     struct spec sp;
     char err[1024];
@@ -1539,6 +1942,44 @@ static int exec_mode(int argc, char **argv)
 }
 
 /* ------------------------------------------------------------------ */
+/* tty-exec mode (host side)                                           */
+
+/* Used by the daemon for an interactive exec: it holds the master of a pty
+ * and runs `pve-cri-init tty-exec /dev/pts/N -- lxc-attach ...`.  We start a
+ * new session, make PTY its controlling terminal and stdio, and exec CMD.  So
+ * a resize of the master reaches CMD (lxc-attach) as SIGWINCH, and the JVM
+ * never opens the slave itself (it could become its controlling tty). */
+static int tty_exec_mode(int argc, char **argv)
+{
+    if (argc < 3 || strcmp(argv[1], "--") != 0)
+        return usage();
+    const char *pty = argv[0];
+    if (setsid() < 0) {
+        msg("tty-exec: setsid: %s", strerror(errno));
+        return EXIT_INTERNAL;
+    }
+    int fd = open(pty, O_RDWR);
+    if (fd < 0) {
+        msg("tty-exec: open %s: %s", pty, strerror(errno));
+        return EXIT_INTERNAL;
+    }
+    if (ioctl(fd, TIOCSCTTY, 0) < 0) {
+        msg("tty-exec: TIOCSCTTY %s: %s", pty, strerror(errno));
+        return EXIT_INTERNAL;
+    }
+    if (dup2(fd, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0) {
+        msg("tty-exec: dup2: %s", strerror(errno));
+        return EXIT_INTERNAL;
+    }
+    if (fd > 2)
+        close(fd);
+    execvp(argv[2], argv + 2);
+    int e = errno;
+    msg("tty-exec: exec %s: %s", argv[2], strerror(e));
+    return e == ENOENT ? 127 : e == EACCES || e == ENOEXEC ? 126 : EXIT_INTERNAL;
+}
+
+/* ------------------------------------------------------------------ */
 
 int main(int argc, char **argv)
 {
@@ -1554,9 +1995,12 @@ int main(int argc, char **argv)
     snprintf(path_status, sizeof path_status, "%s/status", dir);
     snprintf(path_ctl, sizeof path_ctl, "%s/ctl", dir);
     snprintf(path_spec, sizeof path_spec, "%s/spec", dir);
+    snprintf(path_attach, sizeof path_attach, "%s/attach.sock", dir);
 
     if (argc >= 2 && !strcmp(argv[1], "exec"))
         return exec_mode(argc - 2, argv + 2);
+    if (argc >= 2 && !strcmp(argv[1], "tty-exec"))
+        return tty_exec_mode(argc - 2, argv + 2);
     if (argc == 1)
         return main_mode(path_spec);
     if (argc == 2 && argv[1][0] != '-')

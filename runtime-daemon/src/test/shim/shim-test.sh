@@ -5,7 +5,8 @@
 # usage: shim-test.sh PATH/TO/pve-cri-init
 # exit:  0 all passed (some may be skipped when not root), 1 a test failed,
 #        2 usage error.  One line per check: "ok - ...", "not ok - ...", "skip - ...".
-# Needs: bash, sh, coreutils (head tr timeout sleep id), grep, awk. ~15 s.
+# Needs: bash, sh, coreutils (head tr timeout sleep id), grep, awk; python3 for
+# the attach framing checks (skipped without it). ~15 s.
 set -u
 
 if [ $# -ne 1 ] || [ ! -x "$1" ]; then
@@ -369,6 +370,69 @@ out=$(echo piped | PVE_CRI_SHIM_DIR=$D "$BIN" exec --timeout 5 -- cat)
 check "stdin/stdout inherited" [ "$out" = piped ]
 PVE_CRI_SHIM_DIR=$T/nonexistent "$BIN" exec -- true 2>/dev/null
 check "missing spec: exit code 128" [ $? = 128 ]
+
+# ---------------------------------------------------------------- attach socket
+# A python3 client speaks the framing (docs/shim.md); without python3 only the
+# socket's life cycle is checked.
+attach_client() { # attach_client SOCKET: stdin "one", "two", close stdin; prints "TYPE payload" lines
+    timeout 10 python3 - "$1" <<'PY'
+import socket, struct, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+f = lambda t, p=b'': struct.pack('>BI', t, len(p)) + p
+s.sendall(f(0, b'one\n') + f(0, b'two\n') + f(5))
+buf = b''
+while True:
+    d = s.recv(65536)
+    if not d:
+        break
+    buf += d
+i, streams, order = 0, {}, []
+while i + 5 <= len(buf):
+    t, n = struct.unpack('>BI', buf[i:i + 5])
+    streams[t] = streams.get(t, b'') + buf[i + 5:i + 5 + n]
+    order.append(t)
+    i += 5 + n
+print('first', order[0], streams[order[0]].decode())
+print('last', order[-1], streams[order[-1]].decode())
+for t in (1, 2):
+    print(t, streams.get(t, b'').decode().replace('\n', '|'))
+PY
+}
+newcase attach
+spec_log arg=sh arg=-c 'arg=read a; echo got:$a; read b; echo got:$b >&2; read c || echo eof; exit 6' stdin=1 env=PATH=/usr/bin:/bin
+start
+wait_for [ -e "$D/started" ]
+check "socket exists once started" [ -S "$D/attach.sock" ]
+check "socket mode 0600" [ "$(stat -c %a "$D/attach.sock")" = 600 ]
+if command -v python3 >/dev/null; then
+    attach_client "$D/attach.sock" >"$D/frames"
+    check "hello frame first" grep -qx 'first 6 version=1 tty=0 stdin=1' "$D/frames"
+    check "stdin reaches the process; close-stdin frame gives EOF" grep -qx '1 got:one|eof|' "$D/frames"
+    check "stderr frames" grep -qx '2 got:two|' "$D/frames"
+    check "exit frame with the code last" grep -qx 'last 3 6' "$D/frames"
+else
+    skip "attach framing (no python3)"
+fi
+wait_shim
+check "exit code 6" [ "$RC" = 6 ]
+check "output still logged" has_line "stdout F got:one"
+check "socket removed after exit" [ ! -e "$D/attach.sock" ]
+if command -v python3 >/dev/null; then
+    newcase attach_slow
+    A=$(printf 'a%.0s' $(seq 300))
+    spec_log arg=sh arg=-c "arg=sleep 1.5; i=0; while [ \$i -lt 8000 ]; do echo line-\$i-$A; i=\$((i+1)); done" env=PATH=/usr/bin:/bin
+    start
+    # a client that connects and never reads (2.5 MB of output) must not hold up the log
+    wait_for [ -S "$D/attach.sock" ] &&
+        python3 -c 'import socket,sys,time; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); time.sleep(8)' "$D/attach.sock" 2>/dev/null &
+    SLOW=$!
+    wait_shim 10
+    check "log complete despite a client that does not read" has_line "stdout F line-7999-$A"
+    check "the slow client was dropped" grep -q "attach: client dropped: more than 1 MiB" "$D/shim.err"
+    kill "$SLOW" 2>/dev/null
+    wait "$SLOW" 2>/dev/null
+fi
 
 echo "# passed $PASS, failed $FAIL, skipped $SKIP"
 [ $FAIL = 0 ]

@@ -9,7 +9,11 @@ import io.pvecri.daemon.config.DaemonConfig;
 import io.pvecri.daemon.container.ContainerManager;
 import io.pvecri.daemon.container.ContainerRecord;
 import io.pvecri.daemon.container.ResourceControl;
+import io.pvecri.daemon.gpu.GpuDevices;
+import io.pvecri.daemon.gpu.GpuReport;
 import io.pvecri.daemon.lxc.LxcBackend;
+import io.pvecri.daemon.metrics.GpuMetrics;
+import io.pvecri.daemon.metrics.ImagePullMetrics;
 import io.pvecri.daemon.metrics.MetricsServer;
 import io.pvecri.daemon.metrics.NetworkMetrics;
 import io.pvecri.network.PodNetworks;
@@ -20,10 +24,13 @@ import io.pvecri.daemon.pod.SandboxRecord;
 import io.pvecri.daemon.server.CriServices;
 import io.pvecri.daemon.server.GrpcServer;
 import io.pvecri.daemon.state.RecordStore;
+import io.pvecri.daemon.streaming.LxcStreamingRuntime;
+import io.pvecri.daemon.streaming.StreamingService;
 import io.pvecri.daemon.util.AtomicFiles;
 import io.pvecri.daemon.util.FileTrees;
 import io.pvecri.daemon.util.Log;
 import io.pvecri.image.ImageStore;
+import io.pvecri.image.RegistryPuller;
 
 import java.io.IOException;
 import java.nio.channels.FileChannel;
@@ -84,16 +91,25 @@ public final class Daemon {
         PodManager pods = new PodManager(podStore, namespaces, new io.pvecri.daemon.pod.PodFiles(cfg.podsDir()), network,
                 Set.of(backend.name()));
         Files.createDirectories(cfg.containersDir());
+        GpuDevices gpus = GpuDevices.open(cfg.gpu());
         ContainerManager containers = new ContainerManager(ctrStore, pods::byId, pods::files, namespaces, images, backend,
                 cfg.containersDir(), shimBinary, cfg.runtime().defaultStopSignal(), cfg.runtime().execOutputLimitBytes(),
-                new ResourceControl(cgroups));
+                new ResourceControl(cgroups), gpus);
         pods.bind(new PodContainers(containers));
+        gpus.bind(containers);
 
         recover(pods, containers, ctrStore, backend, images, cfg.containersDir());
+        gpus.start(ctrStore.all().stream().map(ContainerRecord::id).collect(java.util.stream.Collectors.toSet()));
+        new GpuMetrics(registry, gpus.service()).poll(cfg.gpu().config().sampleInterval());
 
         registerStateGauges(registry, podStore, containers);
+        StreamingService streaming = new StreamingService(cfg.streaming(),
+                new LxcStreamingRuntime(containers, pods, cfg.lxc().path(), cfg.containersDir(), shimBinary), registry);
+        streaming.start();
+        RegistryPuller puller = new RegistryPuller(images, cfg.images().registryConfig(), new ImagePullMetrics(registry));
         GrpcServer grpc = new GrpcServer(cfg.socket(),
-                CriServices.create(pods, containers, backend, images, cfg.stateDir(), cfg.imagesDir(), cfg.containersDir(), startedAt),
+                CriServices.create(pods, containers, backend, images, cfg.stateDir(), cfg.imagesDir(), cfg.containersDir(), startedAt,
+                        streaming, puller, () -> GpuReport.of(gpus.service())),
                 new RpcMetricsInterceptor(registry));
         MetricsServer metrics = null;
         if (cfg.metrics().listen() != null) {
@@ -110,6 +126,8 @@ public final class Daemon {
             LOG.info("daemon.stopping", "reason", "signal", "note", "containers keep running");
             grpc.shutdown(30);
             network.close();
+            streaming.close();
+            gpus.close();
             if (metricsRef != null) {
                 metricsRef.close();
             }

@@ -36,6 +36,9 @@ public final class Main {
                   --socket PATH          daemon socket (default /run/pve-cri/pve-cri.sock)
               images list                list images known to the daemon
                   --socket PATH
+              gpus                       list the GPUs (from NVML) and, when a daemon answers, its allocations
+                  --nvml-library PATH    this libnvidia-ml.so.1 (default: searched as the daemon does)
+                  --socket PATH          daemon socket (default /run/pve-cri/pve-cri.sock)
               bench startup [--runs N]   time fresh daemons from exec to their first answered RPC
               bench lifecycle            run N pods against a running daemon; RPC medians and daemon RSS
                   --socket PATH --image IMAGE [--pods N]
@@ -62,6 +65,7 @@ public final class Main {
                 case "serve" -> serve(Args.parse(argv.subList(1, argv.size()), Set.of("config", "socket", "state-dir", "metrics-listen")), out, err);
                 case "images" -> images(argv.subList(1, argv.size()), out, err);
                 case "bench" -> bench(argv.subList(1, argv.size()), out, err);
+                case "gpus" -> gpus(Args.parse(argv.subList(1, argv.size()), Set.of("nvml-library", "socket")), out, err);
                 case "version", "--version" -> {
                     out.println("pve-cri " + Version.VERSION);
                     yield 0;
@@ -137,6 +141,44 @@ public final class Main {
             Thread.currentThread().interrupt();
             return 1;
         }
+    }
+
+    /** {@code pve-cri gpus}: NVML's view of the GPUs, and the daemon's allocations when it answers. */
+    private static int gpus(Args a, PrintStream out, PrintStream err) throws Args.UsageException {
+        if (a.help) {
+            out.print(USAGE);
+            return 0;
+        }
+        if (!a.positional.isEmpty()) {
+            throw new Args.UsageException("gpus takes no arguments");
+        }
+        Log.configure("warn");
+        io.pvecri.gpu.GpuConfig config = io.pvecri.gpu.GpuConfig.defaults(Path.of("/nonexistent"));
+        if (a.flags.containsKey("nvml-library")) {
+            config = config.withLibraryPath(Path.of(a.flags.get("nvml-library")).toAbsolutePath());
+        }
+        List<io.pvecri.daemon.gpu.GpuTable.Device> devices;
+        java.util.Optional<String> absent;
+        try (io.pvecri.gpu.Nvml nvml = io.pvecri.gpu.Nvml.load(config)) {
+            devices = io.pvecri.daemon.gpu.GpuTable.read(nvml);
+            absent = nvml.absentReason();
+        } catch (io.pvecri.gpu.NvmlException e) {
+            err.println("pve-cri: NVML: " + e.getMessage());
+            return 1;
+        }
+        Path socket = Path.of(a.flags.getOrDefault("socket", DEFAULT_SOCKET));
+        java.util.Optional<io.pvecri.proto.admin.v1.ListGpuAllocationsResponse> daemon = java.util.Optional.empty();
+        String problem = "no daemon socket at " + socket;
+        if (java.nio.file.Files.exists(socket)) {
+            try (CriClient client = CriClient.connect(socket)) {
+                daemon = java.util.Optional.of(client.admin().withDeadlineAfter(10, java.util.concurrent.TimeUnit.SECONDS)
+                        .listGpuAllocations(io.pvecri.proto.admin.v1.ListGpuAllocationsRequest.getDefaultInstance()));
+            } catch (StatusRuntimeException e) {
+                problem = "the daemon on " + socket + " did not answer: " + e.getStatus().getCode() + " " + e.getStatus().getDescription();
+            }
+        }
+        io.pvecri.daemon.gpu.GpuTable.print(devices, absent, daemon, problem, out);
+        return 0;
     }
 
     private static int images(List<String> argv, PrintStream out, PrintStream err) throws Args.UsageException {

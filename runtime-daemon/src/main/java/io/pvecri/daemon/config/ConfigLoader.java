@@ -10,6 +10,9 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
@@ -25,6 +28,7 @@ public final class ConfigLoader {
     static final Path DEFAULT_SOCKET = Path.of("/run/pve-cri/pve-cri.sock");
     static final Path DEFAULT_STATE = Path.of("/var/lib/pve-cri");
     private static final Pattern HOST_PORT = Pattern.compile("^(\\[[0-9a-fA-F:.]+]|[A-Za-z0-9.-]+):(\\d{1,5})$");
+    private static final Pattern REGISTRY_HOST = Pattern.compile("^(\\[[0-9a-fA-F:]+]|[A-Za-z0-9.-]+)(:\\d{1,5})?$");
     private static final Set<String> LXC_LEVELS = Set.of("TRACE", "DEBUG", "INFO", "NOTICE", "WARN", "ERROR", "CRIT", "ALERT", "FATAL");
 
     /** Command-line values that replace the file's; null = not given. */
@@ -36,7 +40,13 @@ public final class ConfigLoader {
 
     // The file's shape; every field optional. Jackson fills these by field name.
     record FileConfig(Path socket, Path stateDir, String backend, FileLxc lxc, FileMetrics metrics,
-                      FileLog log, FileRuntime runtime, NetworkSection.FileNetwork network) {}
+                      FileLog log, FileRuntime runtime, FileStreaming streaming, NetworkSection.FileNetwork network,
+                      FileImages images, Map<String, FileRegistry> registries, GpuSection.FileGpu gpu) {}
+
+    record FileImages(String platform, Integer maxConcurrentDownloads, Integer connectTimeoutSeconds,
+                      Integer progressTimeoutSeconds, Integer pullTimeoutSeconds) {}
+
+    record FileRegistry(List<String> mirrors, Boolean insecure, Boolean plainHttp, Path caFile) {}
 
     record FileLxc(Path path, String logLevel) {}
 
@@ -46,6 +56,9 @@ public final class ConfigLoader {
 
     record FileRuntime(String cgroupDriver, String defaultStopSignal,
                        @JsonProperty("execOutputLimitBytes") Integer execOutputLimitBytes) {}
+
+    record FileStreaming(String address, Integer port, Integer tokenTtlSeconds, Integer idleTimeoutSeconds,
+                         Integer maxConcurrentStreams, Path tlsCertFile, Path tlsKeyFile) {}
 
     private ConfigLoader() {}
 
@@ -110,15 +123,96 @@ public final class ConfigLoader {
 
         return new DaemonConfig(socket.normalize(), state.normalize(), backend,
                 new DaemonConfig.Lxc(lxcPath.normalize(), lxcLevel), new DaemonConfig.Metrics(listen), level,
-                new DaemonConfig.Runtime(driver, stopSignal, execLimit),
-                NetworkSection.parse(fc.network()));
+                new DaemonConfig.Runtime(driver, stopSignal, execLimit), streaming(fc.streaming()),
+                NetworkSection.parse(fc.network()), images(fc), GpuSection.parse(fc.gpu(), state.normalize()));
+    }
+
+    private static DaemonConfig.Images images(FileConfig fc) throws ConfigException {
+        FileImages fi = Optional.ofNullable(fc.images()).orElse(new FileImages(null, null, null, null, null));
+        String platform = first(null, fi.platform(), io.pvecri.image.Platform.host().toString());
+        try {
+            io.pvecri.image.Platform.parse(platform);
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException("images.platform: " + e.getMessage());
+        }
+        int downloads = imagesRange("images.maxConcurrentDownloads", first(null, fi.maxConcurrentDownloads(), 3), 1, 64);
+        int connect = imagesRange("images.connectTimeoutSeconds", first(null, fi.connectTimeoutSeconds(), 30), 1, 3600);
+        int progress = imagesRange("images.progressTimeoutSeconds", first(null, fi.progressTimeoutSeconds(), 300), 1, 86400);
+        int pull = imagesRange("images.pullTimeoutSeconds", first(null, fi.pullTimeoutSeconds(), 0), 0, 7 * 86400);
+        Map<String, DaemonConfig.Registry> registries = new LinkedHashMap<>();
+        if (fc.registries() != null) {
+            for (Map.Entry<String, FileRegistry> e : fc.registries().entrySet()) {
+                String host = e.getKey();
+                String key = "registries.\"" + host + "\"";
+                if (host == null || !REGISTRY_HOST.matcher(host).matches()) {
+                    throw new ConfigException(key + ": not a registry host[:port] (e.g. docker.io or reg.local:5000)");
+                }
+                FileRegistry r = Optional.ofNullable(e.getValue()).orElse(new FileRegistry(null, null, null, null));
+                if (r.caFile() != null) {
+                    requireAbsolute(key + ".caFile", r.caFile());
+                    if (!Files.isReadable(r.caFile())) {
+                        throw new ConfigException(key + ".caFile: " + r.caFile() + " is not a readable file");
+                    }
+                }
+                List<String> mirrors = r.mirrors() == null ? List.of() : List.copyOf(r.mirrors());
+                DaemonConfig.Registry reg = new DaemonConfig.Registry(mirrors, Boolean.TRUE.equals(r.insecure()),
+                        Boolean.TRUE.equals(r.plainHttp()), r.caFile());
+                try {
+                    new io.pvecri.image.RegistryConfig.Host(mirrors.stream().map(java.net.URI::create).toList(),
+                            reg.insecure(), reg.plainHttp(), reg.caFile());
+                } catch (IllegalArgumentException ex) {
+                    throw new ConfigException(key + ".mirrors: " + ex.getMessage());
+                }
+                registries.put(host, reg);
+            }
+        }
+        return new DaemonConfig.Images(platform, downloads, connect, progress, pull, Map.copyOf(registries));
+    }
+
+    private static int imagesRange(String key, int v, int min, int max) throws ConfigException {
+        if (v < min || v > max) {
+            throw new ConfigException(key + ": " + v + " is out of range " + min + ".." + max);
+        }
+        return v;
+    }
+
+    private static DaemonConfig.Streaming streaming(FileStreaming fs) throws ConfigException {
+        DaemonConfig.Streaming d = DaemonConfig.Streaming.defaults();
+        if (fs == null) {
+            return d;
+        }
+        String address = first(fs.address(), d.address()).strip();
+        String bare = address.startsWith("[") && address.endsWith("]") ? address.substring(1, address.length() - 1) : address;
+        if (!bare.matches("[0-9.]+|[0-9a-fA-F:.]*:[0-9a-fA-F:.]*")) {
+            throw new ConfigException("streaming.address: '" + address + "' is not an IP address (e.g. 127.0.0.1, or 0.0.0.0 for all)");
+        }
+        int port = range("streaming.port", first(fs.port(), d.port()), 0, 65535);
+        int ttl = range("streaming.tokenTtlSeconds", first(fs.tokenTtlSeconds(), d.tokenTtlSeconds()), 1, 3600);
+        int idle = range("streaming.idleTimeoutSeconds", first(fs.idleTimeoutSeconds(), d.idleTimeoutSeconds()), 1, 7 * 24 * 3600);
+        int max = range("streaming.maxConcurrentStreams", first(fs.maxConcurrentStreams(), d.maxConcurrentStreams()), 1, 4096);
+        if ((fs.tlsCertFile() == null) != (fs.tlsKeyFile() == null)) {
+            throw new ConfigException("streaming.tlsCertFile and streaming.tlsKeyFile go together: set both for https, or neither");
+        }
+        for (Path p : new Path[] {fs.tlsCertFile(), fs.tlsKeyFile()}) {
+            if (p != null && !Files.isReadable(p)) {
+                throw new ConfigException("streaming: TLS file " + p + " does not exist or is not readable");
+            }
+        }
+        return new DaemonConfig.Streaming(bare, port, ttl, idle, max, fs.tlsCertFile(), fs.tlsKeyFile());
+    }
+
+    private static int range(String key, int v, int min, int max) throws ConfigException {
+        if (v < min || v > max) {
+            throw new ConfigException(key + ": " + v + " is out of range " + min + ".." + max);
+        }
+        return v;
     }
 
     private static FileConfig read(Path file) throws ConfigException {
         Path path = file;
         if (path == null) {
             if (!Files.isRegularFile(DEFAULT_FILE)) {
-                return new FileConfig(null, null, null, null, null, null, null, null);
+                return new FileConfig(null, null, null, null, null, null, null, null, null, null, null, null);
             }
             path = DEFAULT_FILE;
         }
@@ -130,10 +224,10 @@ public final class ConfigLoader {
                 .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
         try {
             if (Files.size(path) == 0) {
-                return new FileConfig(null, null, null, null, null, null, null, null);
+                return new FileConfig(null, null, null, null, null, null, null, null, null, null, null, null);
             }
             FileConfig fc = yaml.readValue(path.toFile(), FileConfig.class);
-            return fc == null ? new FileConfig(null, null, null, null, null, null, null, null) : fc;
+            return fc == null ? new FileConfig(null, null, null, null, null, null, null, null, null, null, null, null) : fc;
         } catch (UnrecognizedPropertyException e) {
             String known = e.getKnownPropertyIds().stream().map(String::valueOf).sorted().collect(Collectors.joining(", "));
             throw new ConfigException(path + ": unknown key '" + pathOf(e) + "' (known keys here: " + known + ")");

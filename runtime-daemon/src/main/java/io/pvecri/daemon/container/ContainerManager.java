@@ -56,12 +56,14 @@ public final class ContainerManager {
     private final int defaultStopSignal;
     private final int execOutputLimit;
     private final ResourceControl resources;
+    private final DeviceAllocator deviceAllocator;
     private final Map<String, String> reservedNames = new ConcurrentHashMap<>();
     private final Map<String, Object> locks = new ConcurrentHashMap<>();
 
     public ContainerManager(RecordStore<ContainerRecord> store, Function<String, Optional<SandboxRecord>> sandboxes,
                             Function<String, List<io.pvecri.daemon.pod.PodFiles.File>> podFiles, PodNamespaces namespaces, ImageStore images, ContainerBackend backend, Path containersDir,
-                            Path shimBinary, String defaultStopSignal, int execOutputLimit, ResourceControl resources) {
+                            Path shimBinary, String defaultStopSignal, int execOutputLimit, ResourceControl resources,
+                            DeviceAllocator deviceAllocator) {
         this.store = store;
         this.sandboxes = sandboxes;
         this.podFiles = podFiles;
@@ -73,6 +75,7 @@ public final class ContainerManager {
         this.defaultStopSignal = Signals.number(defaultStopSignal).orElse(15);
         this.execOutputLimit = execOutputLimit;
         this.resources = resources;
+        this.deviceAllocator = deviceAllocator;
     }
 
     /** Registers names of recovered records so duplicates stay refused after a restart. */
@@ -131,6 +134,20 @@ public final class ContainerManager {
         LinuxContainerResources res = config.getLinux().getResources();
         List<String> cgroupLines = resources.launchLines(res);
 
+        // Devices (GPUs) are admitted before anything is created: a refusal leaves nothing behind.
+        Optional<DeviceAllocator.Grant> grant = deviceAllocator.allocate(id, deviceRequest(sandbox, config));
+        if (grant.isPresent()) {
+            undo.push(() -> deviceAllocator.release(id));
+            devices = new ArrayList<>(devices);
+            devices.addAll(grant.get().devices());
+            for (LaunchSpec.BindMount m : grant.get().mounts()) {
+                if (mounts.stream().noneMatch(x -> x.containerPath().equals(m.containerPath()))) {
+                    mounts.add(m);
+                }
+            }
+            process = withEnv(process, grant.get().env());
+        }
+
         Path dir = containersDir.resolve(id);
         ShimFiles shim = new ShimFiles(dir.resolve("shim"));
         Path upper = dir.resolve("upper");
@@ -180,6 +197,34 @@ public final class ContainerManager {
     }
 
     private record NsOpts(boolean hostNetwork, boolean hostIpc) {}
+
+    private static DeviceAllocator.Request deviceRequest(SandboxRecord sandbox, ContainerConfig config) {
+        Map<String, String> env = new java.util.LinkedHashMap<>();
+        config.getEnvsList().forEach(kv -> env.put(kv.getKey(), kv.getValue().toStringUtf8()));
+        Map<String, String> annotations = new java.util.LinkedHashMap<>();
+        if (sandbox.annotations() != null) {
+            annotations.putAll(sandbox.annotations());
+        }
+        annotations.putAll(config.getAnnotationsMap());
+        return new DeviceAllocator.Request(sandbox.namespace(), sandbox.name(), config.getMetadata().getName(), env, annotations);
+    }
+
+    /** {@code p} with {@code extra} set in its environment (replacing same-named variables). */
+    private static ProcessSpec withEnv(ProcessSpec p, Map<String, String> extra) {
+        if (extra.isEmpty()) {
+            return p;
+        }
+        List<String> env = new ArrayList<>();
+        for (String e : p.env()) {
+            int eq = e.indexOf('=');
+            if (!extra.containsKey(eq < 0 ? e : e.substring(0, eq))) {
+                env.add(e);
+            }
+        }
+        extra.forEach((k, v) -> env.add(k + "=" + v));
+        return new ProcessSpec(p.argv(), List.copyOf(env), p.cwd(), p.uid(), p.gid(), p.groups(), p.tty(), p.stdin(),
+                p.noNewPrivs(), p.oomScoreAdj(), p.capabilities(), p.readonlyRootfs(), p.logFile());
+    }
 
     private static NsOpts sandboxNamespaceOptions(SandboxRecord s) {
         return new NsOpts(s.hostNetwork(), s.hostIpc());
@@ -283,6 +328,27 @@ public final class ContainerManager {
         }
     }
 
+    /**
+     * Stops a running container at once (as StopContainer with timeout 0) for a reason of the
+     * node's own, e.g. a GPU quota, and records {@code reason} and {@code message} in its status.
+     * A container that is not running keeps the status it has.
+     */
+    public ContainerRecord stopFor(String id, String reason, String message) {
+        ContainerRecord r = get(id);
+        synchronized (lock(r.id())) {
+            if (refresh(store.get(r.id()).orElseThrow()).state() != ContainerRecord.State.RUNNING) {
+                return store.get(r.id()).orElseThrow();
+            }
+            ContainerRecord after = stop(r.id(), 0);
+            if (after.state() == ContainerRecord.State.EXITED) {
+                after = after.exited(after.finishedAtNanos(), after.exitCode(), reason, message);
+                store.put(after);
+            }
+            LOG.warn("container.stopped_by_node", "id", r.id(), "reason", reason, "message", message);
+            return after;
+        }
+    }
+
     /** SIGKILL through the shim, then the backend's force stop if the shim does not answer. */
     private void kill(ContainerRecord r, ShimFiles shim) {
         ContainerBackend.InitProcess init = new ContainerBackend.InitProcess(r.initPid(), r.initStartMillis());
@@ -344,6 +410,12 @@ public final class ContainerManager {
             if (!errors.isEmpty()) {
                 LOG.warn("container.remove_failed", "id", r.id(), "errors", String.join("; ", errors));
                 throw CriException.internal("removing container " + r.id() + " failed (retry RemoveContainer): " + String.join("; ", errors), null);
+            }
+            try {
+                deviceAllocator.release(r.id());
+            } catch (RuntimeException e) {
+                LOG.warn("container.remove_failed", "id", r.id(), "errors", "release devices: " + e.getMessage());
+                throw CriException.internal("removing container " + r.id() + " failed (retry RemoveContainer): release devices: " + e.getMessage(), e);
             }
             images.release(r.imageId());
             store.delete(r.id());

@@ -12,13 +12,16 @@ import io.pvecri.proto.admin.v1.DaemonInfoResponse;
 import io.pvecri.proto.admin.v1.ImportImageRequest;
 import io.pvecri.proto.admin.v1.ImportImageResponse;
 import io.pvecri.proto.admin.v1.ImportedImage;
+import io.pvecri.proto.admin.v1.ListGpuAllocationsRequest;
+import io.pvecri.proto.admin.v1.ListGpuAllocationsResponse;
 
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Supplier;
 
-/** pve-cri's own service on the CRI socket: image import for air-gapped nodes, daemon info. */
+/** pve-cri's own service on the CRI socket: image import for air-gapped nodes, daemon info, GPU allocations. */
 final class AdminServiceImpl extends AdminServiceGrpc.AdminServiceImplBase {
     private static final Log LOG = Log.get(AdminServiceImpl.class);
 
@@ -26,12 +29,20 @@ final class AdminServiceImpl extends AdminServiceGrpc.AdminServiceImplBase {
     private final String backend;
     private final Path stateDir;
     private final Instant startedAt;
+    private final Supplier<ListGpuAllocationsResponse> gpuAllocations;
 
-    AdminServiceImpl(ImageStore images, String backend, Path stateDir, Instant startedAt) {
+    AdminServiceImpl(ImageStore images, String backend, Path stateDir, Instant startedAt,
+                     Supplier<ListGpuAllocationsResponse> gpuAllocations) {
         this.images = images;
         this.backend = backend;
         this.stateDir = stateDir;
         this.startedAt = startedAt;
+        this.gpuAllocations = gpuAllocations;
+    }
+
+    @Override
+    public void listGpuAllocations(ListGpuAllocationsRequest req, StreamObserver<ListGpuAllocationsResponse> out) {
+        Rpc.unary("ListGpuAllocations", out, gpuAllocations::get);
     }
 
     @Override

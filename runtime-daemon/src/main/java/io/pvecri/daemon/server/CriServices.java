@@ -4,7 +4,9 @@ import io.grpc.BindableService;
 import io.pvecri.daemon.backend.ContainerBackend;
 import io.pvecri.daemon.container.ContainerManager;
 import io.pvecri.daemon.pod.PodManager;
+import io.pvecri.daemon.streaming.StreamingService;
 import io.pvecri.image.ImageStore;
+import io.pvecri.image.RegistryPuller;
 
 import java.nio.file.Path;
 import java.time.Instant;
@@ -16,10 +18,11 @@ public final class CriServices {
 
     public static List<BindableService> create(PodManager pods, ContainerManager containers, ContainerBackend backend,
                                                ImageStore images, Path stateDir, Path imagesDir, Path containersDir,
-                                               Instant startedAt) {
+                                               Instant startedAt, StreamingService streaming, RegistryPuller puller,
+                                               java.util.function.Supplier<io.pvecri.proto.admin.v1.ListGpuAllocationsResponse> gpuAllocations) {
         return List.of(
-                new RuntimeServiceImpl(pods, containers, backend, new PodStatsReader(containers)),
-                new ImageServiceImpl(images, imagesDir, containersDir),
-                new AdminServiceImpl(images, backend.name(), stateDir, startedAt));
+                new RuntimeServiceImpl(pods, containers, backend, new PodStatsReader(containers), streaming),
+                new ImageServiceImpl(images, imagesDir, containersDir, puller),
+                new AdminServiceImpl(images, backend.name(), stateDir, startedAt, gpuAllocations));
     }
 }

@@ -9,6 +9,7 @@ import io.pvecri.daemon.container.ContainerManager;
 import io.pvecri.daemon.container.ContainerRecord;
 import io.pvecri.daemon.pod.PodManager;
 import io.pvecri.daemon.pod.SandboxRecord;
+import io.pvecri.daemon.streaming.StreamingService;
 import io.pvecri.daemon.util.Log;
 import io.pvecri.proto.cri.v1.*;
 
@@ -28,12 +29,15 @@ final class RuntimeServiceImpl extends RuntimeServiceGrpc.RuntimeServiceImplBase
     private final ContainerManager containers;
     private final ContainerBackend backend;
     private final PodStatsReader podStats;
+    private final StreamingService streaming;
 
-    RuntimeServiceImpl(PodManager pods, ContainerManager containers, ContainerBackend backend, PodStatsReader podStats) {
+    RuntimeServiceImpl(PodManager pods, ContainerManager containers, ContainerBackend backend, PodStatsReader podStats,
+                       StreamingService streaming) {
         this.pods = pods;
         this.containers = containers;
         this.backend = backend;
         this.podStats = podStats;
+        this.streaming = streaming;
     }
 
     @Override
@@ -301,17 +305,17 @@ final class RuntimeServiceImpl extends RuntimeServiceGrpc.RuntimeServiceImplBase
 
     @Override
     public void exec(ExecRequest req, StreamObserver<ExecResponse> out) {
-        out.onError(unimplemented("Exec", "streaming exec (the streaming server) is not available yet; use ExecSync (crictl exec --sync)"));
+        Rpc.unary("Exec", out, () -> streaming.exec(req));
     }
 
     @Override
     public void attach(AttachRequest req, StreamObserver<AttachResponse> out) {
-        out.onError(unimplemented("Attach", "attach (the streaming server) is not available yet; read the container log instead"));
+        Rpc.unary("Attach", out, () -> streaming.attach(req));
     }
 
     @Override
     public void portForward(PortForwardRequest req, StreamObserver<PortForwardResponse> out) {
-        out.onError(unimplemented("PortForward", "port-forward (the streaming server) is not available yet"));
+        Rpc.unary("PortForward", out, () -> streaming.portForward(req));
     }
 
     @Override

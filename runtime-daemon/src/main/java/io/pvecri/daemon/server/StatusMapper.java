@@ -7,6 +7,7 @@ import io.pvecri.daemon.util.Log;
 import io.pvecri.image.ImageInUseException;
 import io.pvecri.image.ImageNotFoundException;
 import io.pvecri.image.InvalidImageException;
+import io.pvecri.image.RegistryException;
 
 /** The one place where failures become gRPC statuses. */
 final class StatusMapper {
@@ -28,6 +29,11 @@ final class StatusMapper {
             case ImageNotFoundException e -> Status.NOT_FOUND.withDescription(e.getMessage());
             case ImageInUseException e -> Status.FAILED_PRECONDITION.withDescription(e.getMessage());
             case InvalidImageException e -> Status.INVALID_ARGUMENT.withDescription(e.getMessage());
+            case RegistryException e -> (switch (e.reason()) {
+                case UNAUTHORIZED -> Status.UNAUTHENTICATED;
+                case FORBIDDEN -> Status.PERMISSION_DENIED;
+                case RATE_LIMITED, SERVER_ERROR, NETWORK, TIMEOUT, PROTOCOL -> Status.UNAVAILABLE;
+            }).withDescription(e.getMessage());
             default -> {
                 LOG.error("rpc.unexpected_failure", t, "method", method);
                 yield Status.INTERNAL.withDescription(method + " failed unexpectedly: " + t);

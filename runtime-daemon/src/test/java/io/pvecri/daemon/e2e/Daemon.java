@@ -66,7 +66,7 @@ public final class Daemon implements AutoCloseable {
     private final List<String> leftovers = new ArrayList<>();
     private boolean everReady;
 
-    private Daemon(Path dist) throws IOException {
+    private Daemon(Path dist, String extraConfig, String extraNetworkYaml) throws IOException {
         executable = dist.resolve("bin/pve-cri");
         if (!Files.isExecutable(executable)) {
             throw new IllegalStateException("no daemon distribution at " + executable
@@ -95,22 +95,42 @@ public final class Daemon implements AutoCloseable {
                 network:
                   hostNetns: /run/netns/%s
                   masquerade: false
-                """.formatted(socket, stateDir, hostNetns));
+                """.formatted(socket, stateDir, hostNetns)
+                + extraNetworkYaml.lines().map(l -> "  " + l + "\n").reduce("", String::concat) + extraConfig);
     }
 
     /** Starts a daemon from the distribution named by the {@code pvecri.dist} system property. */
     public static Daemon start() {
+        return start("");
+    }
+
+    /**
+     * As {@link #start()}, with {@code extraConfig} (whole top-level YAML sections, e.g. a
+     * {@code gpu:} block) appended to the config file.
+     */
+    public static Daemon start(String extraConfig) {
+        return start(extraConfig, "", hostNetns -> { });
+    }
+
+    /**
+     * As {@link #start(String)}, with {@code extraNetworkYaml} (keys of the {@code network:}
+     * section, unindented, e.g. {@code "addressing: dhcp\nbridge: lan0"}) added to that section,
+     * and {@code prepareHostNetns} run with the name of the throwaway host netns before the daemon
+     * starts (to put a bridge or a DHCP server there).
+     */
+    public static Daemon start(String extraConfig, String extraNetworkYaml, java.util.function.Consumer<String> prepareHostNetns) {
         String dist = System.getProperty("pvecri.dist");
         if (dist == null || dist.isBlank()) {
             throw new IllegalStateException("system property pvecri.dist is not set (failsafe sets it)");
         }
         Daemon daemon;
         try {
-            daemon = new Daemon(Path.of(dist));
+            daemon = new Daemon(Path.of(dist), extraConfig, extraNetworkYaml);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
         try {
+            prepareHostNetns.accept(daemon.hostNetns);
             daemon.launch();
         } catch (RuntimeException | Error e) {
             daemon.printLog();
