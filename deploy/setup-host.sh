@@ -5,11 +5,12 @@ set -euo pipefail
 
 # Host tools the daemon runs (lxc-*, ip, unshare, mount), the C toolchain that builds the init
 # shim (static glibc), and what the tests use to build images (busybox-static).
-# Pod networking: nftables (hostPort, isolation), CNI plugins and iptables (CNI portmap).
+# Pod networking: nftables (hostPort, isolation), CNI plugins and iptables (CNI portmap); the DHCP
+# addressing tests run Debian's dnsmasq (dnsmasq-base) as the LAN's DHCP server.
 # Registry pull tests run Debian's docker-registry on 127.0.0.1, htpasswd (apache2-utils) makes its
 # basic-auth users, and skopeo is the reference the pull benchmark is compared with.
 packages=(lxc iproute2 util-linux mount gcc libc6-dev busybox-static nftables containernetworking-plugins iptables
-  docker-registry apache2-utils skopeo)
+  docker-registry apache2-utils skopeo dnsmasq-base)
 
 missing=()
 for p in "${packages[@]}"; do

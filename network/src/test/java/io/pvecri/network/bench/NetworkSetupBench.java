@@ -179,6 +179,19 @@ public final class NetworkSetupBench {
     }
 
     private void cleanup() throws IOException {
+        // pods' DHCP clients run detached; after a failed cycle one may be left: those of this state dir go
+        try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
+            for (Path p : procs.toList()) {
+                try {
+                    String cmd = Files.readString(p.resolve("cmdline")).replace('\0', ' ');
+                    if (cmd.startsWith("busybox udhcpc ") && cmd.contains(work.toString())) {
+                        ProcessHandle.of(Long.parseLong(p.getFileName().toString())).ifPresent(ProcessHandle::destroyForcibly);
+                    }
+                } catch (IOException | NumberFormatException ignored) {
+                    // not a process, or gone
+                }
+            }
+        }
         for (Process p : processes) {
             p.destroyForcibly();
             try {
