@@ -49,6 +49,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pve-cri-security.h"
+
 #define PROG "pve-cri-init"
 #define DEFAULT_SHIM_DIR "/.pve-cri"
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -255,6 +257,8 @@ struct spec {
     bool has_caps;          /* caps=: keep only these capabilities (bit mask) */
     uint64_t caps;
     bool readonly_rootfs;   /* readonly_rootfs=1: remount / read-only before the main process */
+    bool seccomp_default;   /* seccomp=runtime-default: the RuntimeDefault filter (pve-cri-security.h) */
+    struct strvec masked, ro_paths; /* masked_path= / readonly_path= (repeated) */
     bool has_oom;
     int oom_score_adj;
     bool tty, open_stdin;
@@ -424,6 +428,14 @@ static int parse_spec(const char *path, struct spec *sp, char *err, size_t errle
                 goto bad;
             sp->has_caps = true;
             sp->caps = (uint64_t)m;
+        } else if (!strcmp(key, "seccomp")) {
+            if (strcmp(val, "runtime-default"))
+                goto bad;
+            sp->seccomp_default = true;
+        } else if (!strcmp(key, "masked_path")) {
+            strvec_push(&sp->masked, val);
+        } else if (!strcmp(key, "readonly_path")) {
+            strvec_push(&sp->ro_paths, val);
         } else if (!strcmp(key, "readonly_rootfs")) {
             if (!parse_bool(val, &sp->readonly_rootfs))
                 goto bad;
@@ -485,6 +497,7 @@ enum step {
     ST_SETUID,
     ST_NNP,
     ST_CAPS,
+    ST_SECCOMP,
     ST_LOOKPATH, /* not found in $PATH */
     ST_STAT,     /* path with '/' does not exist */
     ST_EXEC,
@@ -523,6 +536,7 @@ static void format_child_err(char *buf, size_t len, const struct child_err *ce,
     case ST_SETUID: snprintf(buf, len, "setuid %u: %s", (unsigned)sp->uid, e); break;
     case ST_NNP: snprintf(buf, len, "prctl(PR_SET_NO_NEW_PRIVS): %s", e); break;
     case ST_CAPS: snprintf(buf, len, "setting capabilities: %s", e); break;
+    case ST_SECCOMP: snprintf(buf, len, "installing the seccomp filter: %s", e); break;
     case ST_LOOKPATH:
         snprintf(buf, len, "exec: \"%s\": executable file not found in $PATH", argv0);
         break;
@@ -661,6 +675,13 @@ static __attribute__((noreturn)) void child_exec(const struct spec *sp, char *co
     /* Unprivileged and nothing to change (tests as non-root): skip. */
     bool skip_ids = geteuid() != 0 && sp->uid == getuid() && sp->uid == geteuid() &&
                     sp->gid == getgid() && sp->gid == getegid() && sp->ngroups == 0;
+    /* Installed while still root with CAP_SYS_ADMIN (as runc does); without it the kernel
+     * requires no_new_privs first. */
+    if (sp->seccomp_default && seccomp_runtime_default(sp->caps, sp->has_caps) < 0) {
+        if (errno != EACCES || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+            seccomp_runtime_default(sp->caps, sp->has_caps) < 0)
+            child_fail(errfd, ST_SECCOMP, errno);
+    }
     if (sp->has_caps && geteuid() == 0 && caps_drop_bounding(sp) < 0)
         child_fail(errfd, ST_CAPS, errno);
     if (!skip_ids) {
@@ -1473,6 +1494,23 @@ static int main_mode(const char *spec_file)
 
     /* Read-only rootfs: LXC has done its mounts (/.pve-cri, volumes, /dev, /proc are mounts of
      * their own and stay as they are); only the root mount becomes read-only. */
+    /* Masked and read-only paths (kubelet's defaults for /proc, or what the pod asks). */
+    for (size_t i = 0; i < sp.masked.n; i++) {
+        if (mask_path(sp.masked.v[i]) < 0) {
+            snprintf(err, sizeof err, "masking %s: %s", sp.masked.v[i], strerror(errno));
+            msg("%s", err);
+            write_status(EXIT_INTERNAL, 0, now_ns(), "StartError", err);
+            return EXIT_INTERNAL;
+        }
+    }
+    for (size_t i = 0; i < sp.ro_paths.n; i++) {
+        if (readonly_path(sp.ro_paths.v[i]) < 0) {
+            snprintf(err, sizeof err, "making %s read-only: %s", sp.ro_paths.v[i], strerror(errno));
+            msg("%s", err);
+            write_status(EXIT_INTERNAL, 0, now_ns(), "StartError", err);
+            return EXIT_INTERNAL;
+        }
+    }
     if (sp.readonly_rootfs && mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0) {
         snprintf(err, sizeof err, "remounting the root filesystem read-only: %s", strerror(errno));
         msg("%s", err);

@@ -222,8 +222,7 @@ public final class ContainerManager {
             }
         }
         extra.forEach((k, v) -> env.add(k + "=" + v));
-        return new ProcessSpec(p.argv(), List.copyOf(env), p.cwd(), p.uid(), p.gid(), p.groups(), p.tty(), p.stdin(),
-                p.noNewPrivs(), p.oomScoreAdj(), p.capabilities(), p.readonlyRootfs(), p.logFile());
+        return p.withEnv(env);
     }
 
     private static NsOpts sandboxNamespaceOptions(SandboxRecord s) {

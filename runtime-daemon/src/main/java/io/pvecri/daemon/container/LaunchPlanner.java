@@ -69,6 +69,15 @@ final class LaunchPlanner {
             }
         }
         var sc = c.getLinux().getSecurityContext();
+        for (String p : sc.getMaskedPathsList()) {
+            PathRules.requireCleanAbsolute("masked path", p);
+        }
+        for (String p : sc.getReadonlyPathsList()) {
+            PathRules.requireCleanAbsolute("read-only path", p);
+        }
+        if (sc.getSeccompProfilePath().startsWith("localhost/")) {
+            throw CriException.invalid("seccomp Localhost profiles are not supported by pve-cri yet; use RuntimeDefault or Unconfined");
+        }
         if (sc.hasSeccomp() && sc.getSeccomp().getProfileType() == SecurityProfile.ProfileType.Localhost) {
             throw CriException.invalid("seccomp Localhost profiles are not supported by pve-cri yet; use RuntimeDefault or Unconfined");
         }
@@ -159,9 +168,22 @@ final class LaunchPlanner {
         long caps = sc.getPrivileged() ? -1
                 : Capabilities.resolve(sc.getCapabilities().getAddCapabilitiesList(), sc.getCapabilities().getDropCapabilitiesList());
         List<String> envList = env.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList();
+        boolean privileged = sc.getPrivileged();
         return new ProcessSpec(List.copyOf(argv), envList, cwd, id.uid(), id.gid(), id.groups(),
                 c.getTty(), c.getStdin(), sc.getNoNewPrivs(), c.getLinux().getResources().getOomScoreAdj(),
-                caps, sc.getReadonlyRootfs(), logFileInside);
+                caps, sc.getReadonlyRootfs(), logFileInside,
+                !privileged && runtimeDefaultSeccomp(sc),
+                privileged ? List.of() : List.copyOf(sc.getMaskedPathsList()),
+                privileged ? List.of() : List.copyOf(sc.getReadonlyPathsList()));
+    }
+
+    /** RuntimeDefault (or the deprecated "runtime/default" / "docker/default" path) asks for the filter. */
+    static boolean runtimeDefaultSeccomp(LinuxContainerSecurityContext sc) {
+        if (sc.hasSeccomp()) {
+            return sc.getSeccomp().getProfileType() == SecurityProfile.ProfileType.RuntimeDefault;
+        }
+        String path = sc.getSeccompProfilePath();
+        return path.equals("runtime/default") || path.equals("docker/default");
     }
 
     static List<LaunchSpec.BindMount> mounts(ContainerConfig c) {

@@ -14,10 +14,19 @@ import java.util.List;
  * @param capabilities bit mask of the capabilities the process keeps (bounding, permitted,
  *                     effective, inheritable); -1 = all (privileged)
  * @param logFile      path of the CRI log inside the container, or null for none
+ * @param seccompDefault the RuntimeDefault seccomp filter (applied by the shim)
+ * @param maskedPaths  paths hidden from the container (tmpfs or /dev/null over them)
+ * @param readonlyPaths paths made read-only inside the container
  */
 public record ProcessSpec(List<String> argv, List<String> env, String cwd, long uid, long gid, List<Long> groups,
                           boolean tty, boolean stdin, boolean noNewPrivs, long oomScoreAdj,
-                          long capabilities, boolean readonlyRootfs, String logFile) {
+                          long capabilities, boolean readonlyRootfs, String logFile,
+                          boolean seccompDefault, List<String> maskedPaths, List<String> readonlyPaths) {
+
+    ProcessSpec withEnv(List<String> newEnv) {
+        return new ProcessSpec(argv, List.copyOf(newEnv), cwd, uid, gid, groups, tty, stdin, noNewPrivs, oomScoreAdj,
+                capabilities, readonlyRootfs, logFile, seccompDefault, maskedPaths, readonlyPaths);
+    }
 
     byte[] encode() {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
@@ -48,6 +57,11 @@ public record ProcessSpec(List<String> argv, List<String> env, String cwd, long 
         if (logFile != null) {
             rec(out, "log", logFile);
         }
+        if (seccompDefault) {
+            rec(out, "seccomp", "runtime-default");
+        }
+        maskedPaths.forEach(m -> rec(out, "masked_path", m));
+        readonlyPaths.forEach(r -> rec(out, "readonly_path", r));
         return out.toByteArray();
     }
 

@@ -4,6 +4,7 @@ import io.pvecri.daemon.e2e.Pods.Pod;
 import io.pvecri.proto.cri.v1.Capability;
 import io.pvecri.proto.cri.v1.ContainerState;
 import io.pvecri.proto.cri.v1.Mount;
+import io.pvecri.proto.cri.v1.SecurityProfile;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -119,5 +120,28 @@ class SecurityContextIT {
         assertEquals(0, pods.exec(id, "touch", "/rw/yes").getExitCode());
         assertTrue(Files.exists(host.resolve("yes")));
         assertEquals(2, pods.status(id).getMountsCount(), "ContainerStatus reports the mounts");
+    }
+
+    @Test
+    void runtimeDefaultSeccompFiltersTheProcess() {
+        var config = pods.sleeper("seccomp");
+        config.getLinuxBuilder().getSecurityContextBuilder()
+                .setSeccomp(SecurityProfile.newBuilder().setProfileType(SecurityProfile.ProfileType.RuntimeDefault));
+        String id = started(config);
+        assertTrue(pods.execOk(id, "cat", "/proc/self/status").contains("Seccomp:\t2"), "exec'd processes are filtered too");
+        var unconfined = started(pods.sleeper("unconfined"));
+        assertTrue(pods.execOk(unconfined, "cat", "/proc/self/status").contains("Seccomp:\t0"), "no profile, no filter");
+    }
+
+    @Test
+    void maskedAndReadonlyPathsApply() {
+        var config = pods.sleeper("paths");
+        config.getLinuxBuilder().getSecurityContextBuilder()
+                .addMaskedPaths("/etc/group").addMaskedPaths("/root").addMaskedPaths("/proc/does-not-exist")
+                .addReadonlyPaths("/tmp");
+        String id = started(config);
+        assertEquals("", pods.execOk(id, "cat", "/etc/group"), "a masked file reads as /dev/null");
+        assertEquals("", pods.execOk(id, "ls", "-A", "/root"), "a masked directory is empty");
+        assertNotEquals(0, pods.exec(id, "touch", "/tmp/x").getExitCode(), "a read-only path refuses writes");
     }
 }
