@@ -314,7 +314,11 @@ final class BridgeBackend implements NetworkBackend {
                     withBridgeLock(b, () -> bridges.delete(b));
                 }
             }
-            applyRules();
+            // A node with no pods and no table of ours is left alone: nothing is written to the
+            // host's firewall before the first pod needs it.
+            if (!live.isEmpty() || firewall.tableExists(cfg.nftTable())) {
+                applyRules();
+            }
         } catch (IOException | NetworkException e) {
             errors.add(e.getMessage());
         }

@@ -37,6 +37,11 @@ final class Firewall {
         throw new IOException(r.describe());
     }
 
+    /** Whether the library's table exists on the host (so there may be stale rules to clean up). */
+    boolean tableExists(String table) throws IOException {
+        return host.nftCommand("list", "table", "inet", table).ok();
+    }
+
     synchronized boolean sctpSupported() {
         return sctp;
     }

@@ -82,14 +82,18 @@ final class Bench {
     }
 
     /** Starts {@code runs} fresh daemons one after another, each timed from exec to its first Version answer. */
-    static int startup(Path launcher, int runs, PrintStream out) throws IOException, InterruptedException {
+    static int startup(Path launcher, int runs, Path config, PrintStream out) throws IOException, InterruptedException {
         long[] ms = new long[runs];
         for (int i = 0; i < runs; i++) {
             Path dir = Files.createTempDirectory("pvecri-bench");
             Path sock = dir.resolve("s.sock");
             long t0 = System.nanoTime();
-            Process p = new ProcessBuilder(launcher.toString(), "serve", "--socket", sock.toString(), "--state-dir",
-                    dir.resolve("state").toString(), "--metrics-listen", "").redirectErrorStream(true)
+            List<String> argv = new ArrayList<>(List.of(launcher.toString(), "serve", "--socket", sock.toString(), "--state-dir",
+                    dir.resolve("state").toString(), "--metrics-listen", ""));
+            if (config != null) {
+                argv.addAll(List.of("--config", config.toString()));
+            }
+            Process p = new ProcessBuilder(argv).redirectErrorStream(true)
                     .redirectOutput(dir.resolve("log").toFile()).start();
             try (CriClient c = CriClient.connect(sock)) {
                 long deadline = System.nanoTime() + 30_000_000_000L;

@@ -39,7 +39,8 @@ public final class Main {
               gpus                       list the GPUs (from NVML) and, when a daemon answers, its allocations
                   --nvml-library PATH    this libnvidia-ml.so.1 (default: searched as the daemon does)
                   --socket PATH          daemon socket (default /run/pve-cri/pve-cri.sock)
-              bench startup [--runs N]   time fresh daemons from exec to their first answered RPC
+              bench startup [--runs N] [--config FILE]
+                                         time fresh daemons from exec to their first answered RPC
               bench lifecycle            run N pods against a running daemon; RPC medians and daemon RSS
                   --socket PATH --image IMAGE [--pods N]
               version                    print the version
@@ -125,11 +126,12 @@ public final class Main {
         if (argv.isEmpty()) {
             throw new Args.UsageException("bench needs a subcommand: startup or lifecycle");
         }
-        Args a = Args.parse(argv.subList(1, argv.size()), Set.of("socket", "image", "pods", "runs"));
+        Args a = Args.parse(argv.subList(1, argv.size()), Set.of("socket", "image", "pods", "runs", "config"));
         try {
             return switch (argv.getFirst()) {
                 case "startup" -> Bench.startup(Path.of(System.getProperty("pvecri.home", "."), "bin", "pve-cri"),
-                        Integer.parseInt(a.flags.getOrDefault("runs", "5")), out);
+                        Integer.parseInt(a.flags.getOrDefault("runs", "5")),
+                        a.flags.containsKey("config") ? Path.of(a.flags.get("config")) : null, out);
                 case "lifecycle" -> Bench.lifecycle(Path.of(a.flags.getOrDefault("socket", DEFAULT_SOCKET)),
                         a.flags.getOrDefault("image", "busybox:latest"), Integer.parseInt(a.flags.getOrDefault("pods", "20")), out);
                 default -> throw new Args.UsageException("unknown bench subcommand '" + argv.getFirst() + "'");
