@@ -99,6 +99,9 @@ final class Conn {
             }
             ch.config().setAutoRead(true); // read (and drop) until the client closes
             readBlockers.clear();
+            if (ch.pipeline().get(WsTunnel.class) != null) {
+                ch.write(new io.netty.handler.codec.http.websocketx.CloseWebSocketFrame(1000, ""));
+            }
             ch.writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER).addListener((ChannelFutureListener) f -> {
                 if (ch instanceof DuplexChannel d && ch.pipeline().get(io.netty.handler.ssl.SslHandler.class) == null) {
                     d.shutdownOutput();

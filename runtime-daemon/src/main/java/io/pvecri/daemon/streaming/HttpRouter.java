@@ -188,10 +188,11 @@ final class HttpRouter extends SimpleChannelInboundHandler<FullHttpRequest> {
                     "protocol");
             return;
         }
+        boolean tunnel = chosen.equals(WsTunnel.PORT_FORWARD);
         StreamingRuntime.Pod pod = null;
         if (kind == Kind.PORTFORWARD) {
             PortForwardRequest pf = (PortForwardRequest) request;
-            if (pf.getPortCount() == 0) {
+            if (pf.getPortCount() == 0 && !tunnel) {
                 reply(ctx, HttpResponseStatus.BAD_REQUEST, "pve-cri streaming: port-forward over WebSocket needs the ports in the "
                         + "PortForward request (or use SPDY)", "bad_request");
                 return;
@@ -221,11 +222,30 @@ final class HttpRouter extends SimpleChannelInboundHandler<FullHttpRequest> {
         ChannelFuture done = hs.handshake(ctx.channel(), req);
         ChannelPipeline p = ctx.pipeline();
         Conn conn = new Conn(ctx.channel());
-        WsConnection ws = new WsConnection(conn, chosen, handle.name);
         p.addAfter(ctx.name(), "ws-aggregator", new WebSocketFrameAggregator(MAX_WS_MESSAGE));
+        StreamingRuntime.Pod forwardPod = pod;
+        if (tunnel) { // SPDY port-forward inside the WebSocket
+            PortForwardRequest pf = (PortForwardRequest) request;
+            SpdyPortForward app = new SpdyPortForward(pod, pf.getPortList(), service.streamCreationTimeout(),
+                    () -> handle.end("pod", forwardPod.id(), "end", "closed"));
+            SpdyConnection spdy = new SpdyConnection(conn, app, handle.name);
+            app.bind(spdy);
+            p.addAfter("ws-aggregator", "ws-tunnel", new WsTunnel());
+            p.addAfter("ws-tunnel", "spdy-codec", new SpdyFrameCodec(SpdyVersion.SPDY_3_1));
+            p.addAfter("spdy-codec", "spdy-session", spdy);
+            p.remove(this);
+            done.addListener((ChannelFutureListener) f -> {
+                if (!f.isSuccess()) {
+                    f.channel().close();
+                    return;
+                }
+                f.channel().config().setAutoRead(true);
+            });
+            return;
+        }
+        WsConnection ws = new WsConnection(conn, chosen, handle.name);
         p.addAfter("ws-aggregator", "ws-session", ws);
         p.remove(this);
-        StreamingRuntime.Pod forwardPod = pod;
         done.addListener((ChannelFutureListener) f -> {
             if (!f.isSuccess()) {
                 handle.end("end", "handshake_failed");

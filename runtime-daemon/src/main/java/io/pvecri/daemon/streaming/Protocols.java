@@ -30,7 +30,7 @@ final class Protocols {
     static final String WS_V4_BASE64 = "v4.base64.channel.k8s.io";
     static final String WS_V5 = "v5.channel.k8s.io";
     static final List<String> WS_REMOTE_COMMAND = List.of(WS_V5, WS_V4, WS_V4_BASE64, WS_V1, WS_V1_BASE64, "");
-    static final List<String> WS_PORT_FORWARD = List.of(WS_V4, WS_V4_BASE64, "");
+    static final List<String> WS_PORT_FORWARD = List.of(WsTunnel.PORT_FORWARD, WS_V4, WS_V4_BASE64, "");
 
     /** Splits repeated and comma-separated header values, in the client's order of preference. */
     static List<String> values(List<String> header) {

@@ -189,9 +189,11 @@ class StreamingIT {
 
     // ---- port-forward -----------------------------------------------------------------------------
 
-    @Test
-    void portForwardOverSpdyReachesTheEchoServerInThePod() throws Exception {
-        try (PortForwardClient.Spdy pf = PortForwardClient.Spdy.connect(portForwardUrl())) {
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(booleans = {false, true})
+    void portForwardOverSpdyReachesTheEchoServerInThePod(boolean overWebSocket) throws Exception {
+        try (PortForwardClient.Spdy pf = overWebSocket ? PortForwardClient.Spdy.connectTunnel(portForwardUrl())
+                : PortForwardClient.Spdy.connect(portForwardUrl())) {
             PortForwardClient.Connection a = pf.forward(8080);
             PortForwardClient.Connection b = pf.forward(8080);
             a.write("hello a\n");
@@ -209,7 +211,7 @@ class StreamingIT {
     @Test
     void portForwardOverWebSocket() throws Exception {
         try (WsClient ws = WsClient.connect(portForwardUrl(8080), "v4.channel.k8s.io")) {
-            ws.channel(0).await(s -> s.length() >= 2, T, "the port prefix on the data channel");
+            ws.channel(0).awaitBytes(2, T, "the port prefix on the data channel");
             byte[] prefix = Arrays.copyOf(ws.channel(0).bytes(), 2);
             assertEquals(8080, (prefix[0] & 0xff) | (prefix[1] & 0xff) << 8);
             ws.send(0, "over websocket\n");
@@ -291,7 +293,7 @@ class StreamingIT {
         c.awaitData("x", T);
         aborts.add(pf::abort);
         WsClient ws = WsClient.connect(portForwardUrl(8080), "v4.channel.k8s.io");
-        ws.channel(0).await(s -> s.length() >= 2, T, "the websocket port-forward to start");
+        ws.channel(0).awaitBytes(2, T, "the websocket port-forward to start");
         aborts.add(ws::abort);
         assertTrue(ProcessHandle.of(pid).orElseThrow().descendants().count() > childrenBefore, "the execs run under the daemon");
         assertFalse(sessionThreads(pid).isEmpty(), "the exec I/O threads are visible by name");
@@ -378,8 +380,12 @@ class StreamingIT {
             }
             assertTrue(k.relayed.containsAll(List.of("exec websocket", "exec spdy", "attach websocket", "attach spdy")), k.relayed.toString());
 
-            Process pf = new ProcessBuilder(kubectl.toString(), "--server=" + k.url(), "port-forward", "pod/web", ":8080")
-                    .redirectErrorStream(true).start();
+            for (String websockets : List.of("true", "false")) {
+            ProcessBuilder pfb = new ProcessBuilder(kubectl.toString(), "--server=" + k.url(), "port-forward", "pod/web", ":8080")
+                    .redirectErrorStream(true);
+            pfb.environment().put("KUBECTL_PORT_FORWARD_WEBSOCKETS", websockets);
+            pfb.environment().put("KUBECONFIG", "/dev/null");
+            Process pf = pfb.start();
             pf.getOutputStream().close();
             try {
                 var lines = new java.io.BufferedReader(new java.io.InputStreamReader(pf.getInputStream(), StandardCharsets.UTF_8));
@@ -398,7 +404,8 @@ class StreamingIT {
                 pf.destroy();
                 pf.waitFor(10, java.util.concurrent.TimeUnit.SECONDS);
             }
-            assertTrue(k.relayed.contains("portforward spdy"), k.relayed.toString());
+            }
+            assertTrue(k.relayed.containsAll(List.of("portforward spdy", "portforward websocket")), k.relayed.toString());
         }
     }
 

@@ -264,10 +264,11 @@ class StreamingServerTest {
         }
     }
 
-    @Test
-    void portForwardOverSpdy() throws Exception {
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(booleans = {false, true})
+    void portForwardOverSpdy(boolean tunnelled) throws Exception {
         String url = service.portForward(PortForwardRequest.newBuilder().setPodSandboxId("p1").build()).getUrl();
-        try (PortForwardClient.Spdy pf = PortForwardClient.Spdy.connect(url)) {
+        try (PortForwardClient.Spdy pf = tunnelled ? PortForwardClient.Spdy.connectTunnel(url) : PortForwardClient.Spdy.connect(url)) {
             PortForwardClient.Connection a = pf.forward(echo.getLocalPort());
             PortForwardClient.Connection b = pf.forward(echo.getLocalPort());
             a.write("ping-a\n");
@@ -287,7 +288,7 @@ class StreamingServerTest {
         String url = service.portForward(PortForwardRequest.newBuilder().setPodSandboxId("p1").addPort(port).build()).getUrl();
         try (WsClient ws = WsClient.connect(url, "v4.channel.k8s.io")) {
             byte[] prefix = {(byte) port, (byte) (port >> 8)};
-            ws.channel(0).await(s -> s.length() >= 2, T, "the port prefix");
+            ws.channel(0).awaitBytes(2, T, "the port prefix");
             assertEquals(new String(prefix, StandardCharsets.ISO_8859_1), new String(ws.channel(0).bytes(), 0, 2, StandardCharsets.ISO_8859_1));
             ws.send(0, "over-websocket\n");
             ws.channel(0).await(s -> s.endsWith("over-websocket\n"), T, "echo");

@@ -58,6 +58,24 @@ public final class Inbox {
         }
     }
 
+    /** Waits until at least {@code n} bytes have arrived. */
+    public synchronized byte[] awaitBytes(int n, Duration limit, String what) {
+        long deadline = System.nanoTime() + limit.toNanos();
+        while (data.size() < n) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                throw new AssertionError("timed out after " + limit + " waiting for " + n + " bytes of " + what + "; got " + data.size());
+            }
+            try {
+                wait(Math.max(1, left / 1_000_000));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError("interrupted", e);
+            }
+        }
+        return data.toByteArray();
+    }
+
     /** Waits for the end of the stream; returns everything received. */
     public byte[] awaitEnd(Duration limit, String what) {
         synchronized (this) {

@@ -113,10 +113,7 @@ public final class MiniKubelet implements AutoCloseable {
                         .setStdin(flag(query, "stdin")).setStdout(flag(query, "stdout")).setStderr(flag(query, "stderr") && !tty).setTty(tty)
                         .build()).getUrl();
                 case "portforward" -> {
-                    if (ws) { // the API server would tunnel this; kubectl falls back to SPDY
-                        respond(client.getOutputStream(), 400, "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"status\":\"Failure\",\"message\":\"websocket port-forward tunneling is not offered here\",\"code\":400}");
-                        yield null;
-                    }
+                    // WebSocket here is SPDY/3.1+portforward.k8s.io (the API server would translate it; pve-cri speaks it)
                     PortForwardRequest.Builder b = PortForwardRequest.newBuilder().setPodSandboxId(pod.sandboxId());
                     for (String p : query.getOrDefault("ports", List.of())) {
                         b.addPort(Integer.parseInt(p));

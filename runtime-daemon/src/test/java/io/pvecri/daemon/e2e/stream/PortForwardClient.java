@@ -45,6 +45,11 @@ public final class PortForwardClient {
             return new Spdy(SpdyClient.connect(url, java.util.List.of("portforward.k8s.io")));
         }
 
+        /** The same over a WebSocket ({@code SPDY/3.1+portforward.k8s.io}), as kubectl 1.31+ speaks it. */
+        public static Spdy connectTunnel(String url) throws Exception {
+            return new Spdy(SpdyClient.connectTunnel(url, "portforward.k8s.io"));
+        }
+
         public SpdyClient client() {
             return client;
         }

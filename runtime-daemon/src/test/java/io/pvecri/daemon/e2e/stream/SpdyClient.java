@@ -165,6 +165,90 @@ public final class SpdyClient implements AutoCloseable {
         }
     }
 
+    /**
+     * SPDY tunnelled through a WebSocket, as client-go's {@code NewSPDYOverWebsocketDialer} does:
+     * subprotocol {@code SPDY/3.1+<protocol>}, every binary message a piece of the SPDY byte stream.
+     */
+    public static SpdyClient connectTunnel(String url, String protocol) throws Exception {
+        URI http = URI.create(url);
+        URI ws = URI.create("ws://" + http.getHost() + ":" + http.getPort() + http.getRawPath());
+        io.netty.handler.codec.http.websocketx.WebSocketClientHandshaker hs =
+                io.netty.handler.codec.http.websocketx.WebSocketClientHandshakerFactory.newHandshaker(ws,
+                        io.netty.handler.codec.http.websocketx.WebSocketVersion.V13, "SPDY/3.1+" + protocol, false,
+                        new io.netty.handler.codec.http.DefaultHttpHeaders(), 1 << 24);
+        CompletableFuture<SpdyClient> ready = new CompletableFuture<>();
+        new Bootstrap().group(Loop.GROUP).channel(NioSocketChannel.class)
+                .handler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel c) {
+                        c.pipeline().addLast(new HttpClientCodec(), new HttpObjectAggregator(1 << 20), new ChannelInboundHandlerAdapter() {
+                            @Override
+                            public void channelActive(ChannelHandlerContext ctx) {
+                                hs.handshake(ctx.channel());
+                                ctx.fireChannelActive();
+                            }
+
+                            @Override
+                            public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                                if (msg instanceof FullHttpResponse r) {
+                                    try {
+                                        hs.finishHandshake(ctx.channel(), r);
+                                        SpdyClient client = new SpdyClient(ctx.channel(), hs.actualSubprotocol());
+                                        ChannelPipelineHelper.tunnel(ctx, client.new Handler());
+                                        ready.complete(client);
+                                    } catch (RuntimeException e) {
+                                        ready.completeExceptionally(new UpgradeFailed(r.status().code(),
+                                                r.content().toString(StandardCharsets.UTF_8)));
+                                        ctx.close();
+                                    } finally {
+                                        r.release();
+                                    }
+                                } else {
+                                    ctx.fireChannelRead(msg);
+                                }
+                            }
+
+                            @Override
+                            public void channelInactive(ChannelHandlerContext ctx) {
+                                ready.completeExceptionally(new java.io.IOException("closed during the handshake"));
+                                ctx.fireChannelInactive();
+                            }
+                        });
+                    }
+                }).connect(http.getHost(), http.getPort()).sync();
+        try {
+            return ready.get(10, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw e.getCause() instanceof Exception x ? x : e;
+        }
+    }
+
+    /** Pipeline surgery for the tunnel: WebSocket messages to bytes, then the SPDY codec. */
+    private static final class ChannelPipelineHelper {
+        static void tunnel(ChannelHandlerContext ctx, ChannelInboundHandlerAdapter session) {
+            ctx.pipeline().addAfter(ctx.name(), "tunnel", new io.netty.handler.codec.MessageToMessageCodec<
+                    io.netty.handler.codec.http.websocketx.WebSocketFrame, io.netty.buffer.ByteBuf>() {
+                @Override
+                protected void encode(ChannelHandlerContext c, io.netty.buffer.ByteBuf msg, List<Object> out) {
+                    out.add(new io.netty.handler.codec.http.websocketx.BinaryWebSocketFrame(msg.retain()));
+                }
+
+                @Override
+                protected void decode(ChannelHandlerContext c, io.netty.handler.codec.http.websocketx.WebSocketFrame f, List<Object> out) {
+                    if (f instanceof io.netty.handler.codec.http.websocketx.BinaryWebSocketFrame
+                            || f instanceof io.netty.handler.codec.http.websocketx.ContinuationWebSocketFrame) {
+                        out.add(f.content().retain());
+                    } else if (f instanceof io.netty.handler.codec.http.websocketx.CloseWebSocketFrame) {
+                        c.close();
+                    }
+                }
+            });
+            ctx.pipeline().addAfter("tunnel", "spdy", new SpdyFrameCodec(SpdyVersion.SPDY_3_1));
+            ctx.pipeline().addAfter("spdy", "session", session);
+            ctx.pipeline().remove(ctx.name());
+        }
+    }
+
     /** Opens a stream with these headers (names lower-cased, as SPDY/3 requires). */
     public Stream open(Map<String, String> headers) {
         int id = nextId.getAndAdd(2);
