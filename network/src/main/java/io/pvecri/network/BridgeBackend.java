@@ -36,6 +36,8 @@ final class BridgeBackend implements NetworkBackend {
     private final PodInterface podInterface;
     private final Firewall firewall;
     private final Map<String, ReentrantLock> bridgeLocks = new ConcurrentHashMap<>();
+    /** Held only while the records are read and the rendered ruleset is loaded (innermost lock). */
+    private final Object rulesLock = new Object();
     private final Readiness readiness;
     private final DhcpClient dhcp;
     private volatile boolean hostPrepared;
@@ -440,8 +442,18 @@ final class BridgeBackend implements NetworkBackend {
         return rec.dhcpAddressed() ? rec.dhcp().lanDns() : null;
     }
 
-    /** Re-renders and loads the nftables tables from the current records. */
+    /**
+     * Re-renders and loads the nftables tables from the current records. Synchronized so that
+     * reading the records and loading the result happen together: with parallel setUps and
+     * tearDowns, a render from an older view of the records could otherwise be loaded last.
+     */
     void applyRules() throws IOException, NetworkException.InvalidRequest {
+        synchronized (rulesLock) {
+            applyRulesLocked();
+        }
+    }
+
+    private void applyRulesLocked() throws IOException, NetworkException.InvalidRequest {
         Set<String> inUse = new LinkedHashSet<>(); // pve-cri's own bridges (the DHCP LAN bridge is not one)
         if (!dhcpMode()) {
             inUse.add(cfg.bridge());
