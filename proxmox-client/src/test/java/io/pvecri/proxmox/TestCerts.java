@@ -44,6 +44,8 @@ public final class TestCerts {
     private static Cert generate(String cn, String san) {
         try {
             Path dir = Files.createTempDirectory("pvecri-certs");
+            // The PEM serves as a CA file for the whole test JVM; the directory goes when it exits.
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteTree(dir)));
             Path p12 = dir.resolve("node.p12");
             String keytool = Path.of(System.getProperty("java.home"), "bin", "keytool").toString();
             run(List.of(keytool, "-genkeypair", "-alias", "node", "-keyalg", "EC", "-groupname", "secp256r1",
@@ -64,6 +66,14 @@ public final class TestCerts {
             return new Cert(ks, fp, pem);
         } catch (Exception e) {
             throw new IllegalStateException("cannot generate a test certificate: " + e, e);
+        }
+    }
+
+    private static void deleteTree(Path dir) {
+        try (var walk = Files.walk(dir)) {
+            walk.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+        } catch (IOException e) {
+            // Best effort at JVM exit.
         }
     }
 
