@@ -28,23 +28,14 @@ final class Json {
      * @param what names the document for the error message, e.g. "manifest sha256:... in /x.tar"
      */
     static <T> T parse(byte[] bytes, Class<T> type, String what) throws InvalidImageException {
-        if (bytes.length > Limits.MAX_JSON_BYTES) {
-            throw tooBig(what, bytes.length);
-        }
-        try {
-            T value = MAPPER.readValue(bytes, type);
-            if (value == null) {
-                throw new InvalidImageException(what + " is JSON null");
-            }
-            return value;
-        } catch (JsonProcessingException e) {
-            throw new InvalidImageException(what + " is not valid JSON of the expected shape: " + e.getOriginalMessage(), e);
-        } catch (IOException e) {
-            throw new InvalidImageException(what + " could not be parsed: " + e.getMessage(), e);
-        }
+        return parse(bytes, MAPPER.constructType(type), what);
     }
 
     static <T> T parse(byte[] bytes, TypeReference<T> type, String what) throws InvalidImageException {
+        return parse(bytes, MAPPER.getTypeFactory().constructType(type), what);
+    }
+
+    private static <T> T parse(byte[] bytes, com.fasterxml.jackson.databind.JavaType type, String what) throws InvalidImageException {
         if (bytes.length > Limits.MAX_JSON_BYTES) {
             throw tooBig(what, bytes.length);
         }
