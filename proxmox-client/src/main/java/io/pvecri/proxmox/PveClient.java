@@ -27,6 +27,7 @@ public final class PveClient implements AutoCloseable {
     private final TaskApi tasks;
     private final TaskWaiter waiter;
     private final VmidAllocator allocator;
+    private final java.util.Map<String, VmidAllocator> rangeAllocators = new java.util.HashMap<>();
 
     private PveClient(PveClientConfig config) {
         this.config = config;
@@ -83,6 +84,15 @@ public final class PveClient implements AutoCloseable {
     /** One allocator per client, so concurrent allocations in this process never pick the same id. */
     public VmidAllocator vmidAllocator() {
         return allocator;
+    }
+
+    /**
+     * An allocator that claims ids only from {@code [lower, upper]} (pve-cri's own range), shared by all
+     * callers asking for the same range.
+     */
+    public synchronized VmidAllocator vmidAllocator(int lower, int upper) {
+        return rangeAllocators.computeIfAbsent(lower + "-" + upper,
+                k -> new VmidAllocator(cluster, config.vmidAttempts(), lower, upper));
     }
 
     /** A {@link LockRetry} with this client's policy, for "call + wait" steps. */

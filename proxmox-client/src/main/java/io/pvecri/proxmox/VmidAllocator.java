@@ -38,15 +38,30 @@ public final class VmidAllocator {
 
     private final ClusterApi cluster;
     private final int maxAttempts;
+    private final int lower;
+    private final int upper;
     private final Set<Integer> inFlight = new HashSet<>();
     private final LinkedHashSet<Integer> recentlyTaken = new LinkedHashSet<>();
 
     VmidAllocator(ClusterApi cluster, int maxAttempts) {
+        this(cluster, maxAttempts, 0, 0);
+    }
+
+    /**
+     * With {@code lower > 0}, candidates come from {@code [lower, upper]} (an id range of the caller's own,
+     * as the reference advises) instead of nextid; each is checked with {@code nextid?vmid=} before the claim.
+     */
+    VmidAllocator(ClusterApi cluster, int maxAttempts, int lower, int upper) {
         this.cluster = Objects.requireNonNull(cluster, "cluster");
         if (maxAttempts < 1) {
             throw new IllegalArgumentException("maxAttempts: must be >= 1, got " + maxAttempts);
         }
+        if (lower != 0 && (lower < 100 || upper > MAX_VMID || lower > upper)) {
+            throw new IllegalArgumentException("VMID range [" + lower + ", " + upper + "] is not within 100.." + MAX_VMID);
+        }
         this.maxAttempts = maxAttempts;
+        this.lower = lower;
+        this.upper = upper;
     }
 
     /**
@@ -81,7 +96,8 @@ public final class VmidAllocator {
 
     /** Picks a candidate and marks it in flight. */
     private int reserve() {
-        int candidate = cluster.nextId();
+        int candidate = lower > 0 ? lower : cluster.nextId();
+        int last = lower > 0 ? upper : MAX_VMID;
         while (true) {
             boolean skipped;
             synchronized (this) {
@@ -89,10 +105,10 @@ public final class VmidAllocator {
                 while (inFlight.contains(candidate) || recentlyTaken.contains(candidate)) {
                     candidate++;
                 }
-                if (candidate > MAX_VMID) {
-                    throw new PveException.ApiError("no free VMID after " + first, 0, "GET /cluster/nextid");
+                if (candidate > last) {
+                    throw new PveException.ApiError("no free VMID in [" + first + ", " + last + "]", 0, "GET /cluster/nextid");
                 }
-                skipped = candidate != first;
+                skipped = lower > 0 || candidate != first;
                 inFlight.add(candidate);
             }
             // an id nextid did not name: make sure the cluster agrees it is free before using it
@@ -101,6 +117,7 @@ public final class VmidAllocator {
             }
             remember(candidate);
             release(candidate);
+            candidate++;
         }
     }
 

@@ -12,6 +12,8 @@ import io.pvecri.daemon.container.ResourceControl;
 import io.pvecri.daemon.gpu.GpuDevices;
 import io.pvecri.daemon.gpu.GpuReport;
 import io.pvecri.daemon.lxc.LxcBackend;
+import io.pvecri.daemon.metrics.PveMetrics;
+import io.pvecri.daemon.proxmox.ProxmoxWiring;
 import io.pvecri.daemon.metrics.GpuMetrics;
 import io.pvecri.daemon.metrics.ImagePullMetrics;
 import io.pvecri.daemon.metrics.MetricsServer;
@@ -69,11 +71,14 @@ public final class Daemon {
 
         ImageStore images = ImageStore.open(cfg.imagesDir());
         CgroupHost cgroups = CgroupHost.detect();
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         ContainerBackend backend = switch (cfg.backend()) {
             case LXC -> {
                 Files.createDirectories(cfg.lxc().path());
                 yield new LxcBackend(cfg.lxc().path(), cfg.lxc().logLevel());
             }
+            case PROXMOX -> ProxmoxWiring.backend(ProxmoxWiring.client(cfg.proxmox(), new PveMetrics(registry)),
+                    cfg.proxmox(), cfg.stateDir().resolve("proxmox"));
         };
         PodNamespaces namespaces = new PodNamespaces(cfg.stateDir().resolve("ns"));
         namespaces.prepare();
@@ -84,7 +89,6 @@ public final class Daemon {
         podStore.load();
         ctrStore.load();
 
-        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         NetworkMetrics networkMetrics = new NetworkMetrics(registry);
         PodNetworks network = PodNetworks.open(cfg.network(), cfg.stateDir().resolve("network"), networkMetrics);
         networkMetrics.pollBridges(network);
@@ -104,7 +108,7 @@ public final class Daemon {
 
         registerStateGauges(registry, podStore, containers);
         StreamingService streaming = new StreamingService(cfg.streaming(),
-                new LxcStreamingRuntime(containers, pods, cfg.lxc().path(), cfg.containersDir(), shimBinary), registry);
+                new LxcStreamingRuntime(containers, pods, backend, cfg.containersDir(), shimBinary), registry);
         streaming.start();
         RegistryPuller puller = new RegistryPuller(images, cfg.images().registryConfig(), new ImagePullMetrics(registry));
         GrpcServer grpc = new GrpcServer(cfg.socket(),

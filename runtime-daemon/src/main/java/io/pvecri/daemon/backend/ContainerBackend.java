@@ -37,6 +37,25 @@ public interface ContainerBackend {
     /** Names of all containers the backend has, running or not. */
     Set<String> list() throws IOException;
 
+    /**
+     * The host command prefix that enters the running container ({@code lxc-attach -n NAME -P PATH});
+     * the caller appends options and {@code -- argv}. Streaming exec and attach use it.
+     */
+    List<String> attachCommand(String id);
+
+    /**
+     * Stops the container the backend's own graceful way: its stop signal to init, then a kill once
+     * {@code timeout} has passed. Returns false when the backend has no such way and the caller signals
+     * the shim itself (the default).
+     */
+    default boolean shutdown(String id, Duration timeout) throws IOException {
+        return false;
+    }
+
+    /** The image is gone from the cache: drop whatever the backend kept for it. Never throws. */
+    default void imageRemoved(String imageId) {
+    }
+
     /** The host PID of a container init and its start time (to detect PID reuse). */
     record InitProcess(long pid, long startMillis) {
         /** True while that very process is alive. */

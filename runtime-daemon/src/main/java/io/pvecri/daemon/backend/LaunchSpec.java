@@ -20,10 +20,25 @@ import java.util.List;
  * @param devices        device nodes passed into the container
  * @param privileged     all devices, writable /proc and /sys
  * @param cgroupLines    backend config lines for resources (already in the backend's syntax)
+ * @param meta           who the container is (image, pod, names) and its resources, for backends
+ *                       that describe containers in their own terms (Proxmox: template per image,
+ *                       tags, description, cores/memory)
  */
 public record LaunchSpec(String id, String hostname, Path imageRootfs, Path upperDir, Path shimDir, Path logDir,
                          Path shmDir, Namespaces namespaces, List<BindMount> mounts, List<Device> devices,
-                         boolean privileged, List<String> cgroupLines) {
+                         boolean privileged, List<String> cgroupLines, Meta meta) {
+
+    /**
+     * @param imageId       the image's id (config digest, {@code sha256:...})
+     * @param podId         the sandbox id
+     * @param podName       the pod's name
+     * @param podNamespace  the pod's namespace
+     * @param containerName the container's CRI name
+     * @param stopSignal    the signal that asks the main process to stop
+     * @param resources     CPU and memory limits as requested (CRI semantics: 0 = unset)
+     */
+    public record Meta(String imageId, String podId, String podName, String podNamespace, String containerName,
+                       int stopSignal, io.pvecri.daemon.cgroup.Resources resources) {}
 
     /** A namespace is either shared from a file (pod-level), the host's, or private to the container. */
     public sealed interface Ns permits Ns.Shared, Ns.Host, Ns.Private {

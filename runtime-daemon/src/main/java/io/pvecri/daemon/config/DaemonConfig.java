@@ -25,12 +25,14 @@ import java.util.Map;
  * @param streaming  the streaming server (exec, attach, port-forward URLs)
  * @param images     registry pulls: platform, timeouts, parallelism, per-registry settings (docs/images.md)
  * @param gpu        GPU discovery, allocation and quota enforcement (docs/gpu.md)
+ * @param proxmox    the Proxmox VE node, with {@code backend: proxmox} (docs/proxmox.md); null otherwise
  */
 public record DaemonConfig(Path socket, Path stateDir, Backend backend, Lxc lxc, Metrics metrics,
                            String logLevel, Runtime runtime, Streaming streaming,
-                           io.pvecri.network.NetworkConfig network, Images images, GpuSection.Settings gpu) {
+                           io.pvecri.network.NetworkConfig network, Images images, GpuSection.Settings gpu,
+                           ProxmoxSection.Settings proxmox) {
 
-    public enum Backend { LXC }
+    public enum Backend { LXC, PROXMOX }
 
     /**
      * @param path     the lxcpath holding pve-cri's LXC containers (one directory each)

@@ -174,7 +174,9 @@ public final class ContainerManager {
                         nsOpts.hostNetwork() ? new LaunchSpec.Ns.Host() : new LaunchSpec.Ns.Shared(ns.uts()),
                         config.getLinux().getSecurityContext().getNamespaceOptions().getPid() == NamespaceMode.NODE
                                 ? new LaunchSpec.Ns.Host() : new LaunchSpec.Ns.Private()),
-                mounts, devices, config.getLinux().getSecurityContext().getPrivileged(), cgroupLines);
+                mounts, devices, config.getLinux().getSecurityContext().getPrivileged(), cgroupLines,
+                new LaunchSpec.Meta(image.id(), sandbox.id(), sandbox.name(), sandbox.namespace(), config.getMetadata().getName(),
+                        stopSignal(image), resources.requested(res)));
         try {
             undo.push(() -> backend.destroy(id));
             backend.create(spec);
@@ -187,13 +189,17 @@ public final class ContainerManager {
         } catch (ImageCacheException e) {
             throw CriException.notFound("image " + image.id() + " disappeared while creating the container: " + e.getMessage());
         }
-        int stopSignal = Optional.ofNullable(image.config().stopSignal()).flatMap(Signals::number).orElse(defaultStopSignal);
+        int stopSignal = stopSignal(image);
         String imageRef = image.repoDigests().isEmpty() ? image.id() : image.repoDigests().getFirst();
         ContainerRecord r = new ContainerRecord(id, sandbox.id(), config.getMetadata().getName(), config.getMetadata().getAttempt(),
                 imageName, image.id(), imageRef, logPath.map(Path::toString).orElse(""), ContainerRecord.State.CREATED,
                 Times.nowNanos(), 0, 0, 0, "", "", 0, 0, stopSignal, config.toByteArray(), res.toByteArray());
         store.put(r);
         return r;
+    }
+
+    private int stopSignal(ImageRecord image) {
+        return Optional.ofNullable(image.config().stopSignal()).flatMap(Signals::number).orElse(defaultStopSignal);
     }
 
     private record NsOpts(boolean hostNetwork, boolean hostIpc) {}
@@ -309,7 +315,10 @@ public final class ContainerManager {
             ContainerBackend.InitProcess init = new ContainerBackend.InitProcess(r.initPid(), r.initStartMillis());
             boolean forced = false;
             try {
-                if (timeoutSeconds > 0 && shim.command("signal " + r.stopSignal())) {
+                if (timeoutSeconds > 0 && backend.shutdown(r.id(), Duration.ofSeconds(timeoutSeconds))) {
+                    // The backend sent the stop signal, waited and killed what was left.
+                    forced = !waitExit(shim, init, KILL_WAIT) || shim.exit().isEmpty();
+                } else if (timeoutSeconds > 0 && shim.command("signal " + r.stopSignal())) {
                     forced = !waitExit(shim, init, Duration.ofSeconds(timeoutSeconds));
                 } else {
                     forced = true;

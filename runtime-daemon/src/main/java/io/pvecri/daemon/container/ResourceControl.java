@@ -39,6 +39,11 @@ public final class ResourceControl {
         }
     }
 
+    /** The limits as requested, for backends that set them in their own terms. */
+    Resources requested(LinuxContainerResources r) {
+        return toCgroup(r);
+    }
+
     List<String> launchLines(LinuxContainerResources r) {
         Resources res = toCgroup(r);
         if (res.isEmpty()) {

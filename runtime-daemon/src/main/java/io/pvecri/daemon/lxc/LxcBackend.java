@@ -126,8 +126,14 @@ public final class LxcBackend implements ContainerBackend {
     }
 
     @Override
+    public List<String> attachCommand(String id) {
+        return List.of("lxc-attach", "-n", id, "-P", lxcPath.toString());
+    }
+
+    @Override
     public Command.Result exec(String id, List<String> argv, Duration timeout, int outputLimit) throws IOException {
-        List<String> cmd = new ArrayList<>(List.of("lxc-attach", "-n", id, "-P", lxcPath.toString(), "--clear-env", "--"));
+        List<String> cmd = new ArrayList<>(attachCommand(id));
+        cmd.addAll(List.of("--clear-env", "--"));
         cmd.addAll(argv);
         return Command.run(cmd, timeout, outputLimit, null);
     }

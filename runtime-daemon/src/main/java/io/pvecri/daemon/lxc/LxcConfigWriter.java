@@ -4,6 +4,8 @@ import io.pvecri.daemon.backend.LaunchSpec;
 import io.pvecri.daemon.backend.LaunchSpec.Ns;
 
 import java.nio.file.Files;
+import io.pvecri.daemon.util.Fstab;
+
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -36,12 +38,12 @@ final class LxcConfigWriter {
         // A plain lxc-stop then means a graceful stop: the shim forwards it to the main process.
         c.add("lxc.signal.halt = SIGTERM");
         c.add("lxc.apparmor.profile = " + (apparmorInKernel && !s.privileged() ? "generated" : "unconfined"));
-        c.add("lxc.mount.entry = " + fstab(s.shimDir()) + " .pve-cri none bind,create=dir 0 0");
+        c.add("lxc.mount.entry = " + Fstab.escape(s.shimDir()) + " .pve-cri none bind,create=dir 0 0");
         if (s.logDir() != null) {
-            c.add("lxc.mount.entry = " + fstab(s.logDir()) + " .pve-cri/log none bind,create=dir 0 0");
+            c.add("lxc.mount.entry = " + Fstab.escape(s.logDir()) + " .pve-cri/log none bind,create=dir 0 0");
         }
         if (s.shmDir() != null) {
-            c.add("lxc.mount.entry = " + fstab(s.shmDir()) + " dev/shm none bind,create=dir 0 0");
+            c.add("lxc.mount.entry = " + Fstab.escape(s.shmDir()) + " dev/shm none bind,create=dir 0 0");
         }
         for (LaunchSpec.BindMount m : s.mounts()) {
             String opts = "rbind,create=" + (m.directory() ? "dir" : "file")
@@ -51,14 +53,14 @@ final class LxcConfigWriter {
                         case HOST_TO_CONTAINER -> ",rslave";
                         case BIDIRECTIONAL -> ",rshared";
                     };
-            c.add("lxc.mount.entry = " + fstab(m.hostPath()) + " " + fstab(Path.of(m.containerPath().substring(1))) + " none " + opts + " 0 0");
+            c.add("lxc.mount.entry = " + Fstab.escape(m.hostPath()) + " " + Fstab.escape(Path.of(m.containerPath().substring(1))) + " none " + opts + " 0 0");
         }
         if (s.privileged()) {
             c.add("lxc.cgroup.devices.allow = a");
             c.add("lxc.cgroup2.devices.allow = a");
         }
         for (LaunchSpec.Device d : s.devices()) {
-            c.add("lxc.mount.entry = " + fstab(d.hostPath()) + " " + fstab(Path.of(d.containerPath().substring(1))) + " none bind,create=file 0 0");
+            c.add("lxc.mount.entry = " + Fstab.escape(d.hostPath()) + " " + Fstab.escape(Path.of(d.containerPath().substring(1))) + " none bind,create=file 0 0");
             String rule = d.type() + " " + d.major() + ":" + d.minor() + " " + d.permissions();
             c.add((Files.isDirectory(Path.of("/sys/fs/cgroup/devices")) ? "lxc.cgroup.devices.allow = " : "lxc.cgroup2.devices.allow = ") + rule);
         }
@@ -79,21 +81,5 @@ final class LxcConfigWriter {
                 }
             }
         }
-    }
-
-    /** fstab fields escape space, tab, newline and backslash as octal. */
-    static String fstab(Path p) {
-        String s = p.toString();
-        StringBuilder sb = new StringBuilder(s.length());
-        for (char ch : s.toCharArray()) {
-            switch (ch) {
-                case ' ' -> sb.append("\\040");
-                case '\t' -> sb.append("\\011");
-                case '\n' -> sb.append("\\012");
-                case '\\' -> sb.append("\\134");
-                default -> sb.append(ch);
-            }
-        }
-        return sb.toString();
     }
 }

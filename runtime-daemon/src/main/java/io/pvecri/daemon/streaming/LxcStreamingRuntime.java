@@ -1,5 +1,6 @@
 package io.pvecri.daemon.streaming;
 
+import io.pvecri.daemon.backend.ContainerBackend;
 import io.pvecri.daemon.container.ContainerManager;
 import io.pvecri.daemon.container.ContainerRecord;
 import io.pvecri.daemon.errors.CriException;
@@ -22,14 +23,14 @@ import java.util.List;
 public final class LxcStreamingRuntime implements StreamingRuntime {
     private final ContainerManager containers;
     private final PodManager pods;
-    private final Path lxcPath;
+    private final ContainerBackend backend;
     private final Path containersDir;
     private final Path shimBinary;
 
-    public LxcStreamingRuntime(ContainerManager containers, PodManager pods, Path lxcPath, Path containersDir, Path shimBinary) {
+    public LxcStreamingRuntime(ContainerManager containers, PodManager pods, ContainerBackend backend, Path containersDir, Path shimBinary) {
         this.containers = containers;
         this.pods = pods;
-        this.lxcPath = lxcPath;
+        this.backend = backend;
         this.containersDir = containersDir;
         this.shimBinary = shimBinary;
     }
@@ -61,8 +62,8 @@ public final class LxcStreamingRuntime implements StreamingRuntime {
 
     @Override
     public List<String> execArgv(Container c, List<String> cmd, boolean tty) {
-        List<String> argv = new ArrayList<>(List.of("lxc-attach", "-n", c.id(), "-P", lxcPath.toString(), "--clear-env", "--",
-                "/.pve-cri/init", "exec"));
+        List<String> argv = new ArrayList<>(backend.attachCommand(c.id()));
+        argv.addAll(List.of("--clear-env", "--", "/.pve-cri/init", "exec"));
         if (tty) {
             argv.add("--tty");
         }
