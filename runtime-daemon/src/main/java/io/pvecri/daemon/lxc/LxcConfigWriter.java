@@ -2,10 +2,9 @@ package io.pvecri.daemon.lxc;
 
 import io.pvecri.daemon.backend.LaunchSpec;
 import io.pvecri.daemon.backend.LaunchSpec.Ns;
-
-import java.nio.file.Files;
 import io.pvecri.daemon.util.Fstab;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
