@@ -2,6 +2,7 @@ package io.pvecri.proxmox.emulator;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.InetAddress;
 import java.net.URI;
 import java.util.Objects;
 
@@ -27,13 +28,14 @@ public final class PveEmulator implements AutoCloseable {
 
     private PveEmulator(EmulatorConfig config) throws IOException {
         this.config = config;
-        this.cluster = new EmulatedCluster(config.nodes(), config.nextIdLower(), config.nextIdUpper(), config.pstartBase());
+        this.cluster = new EmulatedCluster(config.nodes(), config.nextIdLower(), config.nextIdUpper(), config.pstartBase(),
+                config.stateDir());
         Router router = new Router(config, faults);
         new ClusterHandlers(config, cluster, faults, config.tls().fingerprint()).register(router);
         new TaskHandlers(cluster).register(router);
         new LxcHandlers(config, cluster, faults).register(router);
         new StorageHandlers(config, cluster, faults).register(router);
-        this.front = new HttpFront(config.tls().context(), config.port(), router);
+        this.front = new HttpFront(config.tls().context(), InetAddress.getByName(config.listenHost()), config.port(), router);
     }
 
     /** Starts serving at once. */
@@ -48,7 +50,8 @@ public final class PveEmulator implements AutoCloseable {
 
     /** {@code https://127.0.0.1:<port>} (the client appends {@code /api2/json}). */
     public URI uri() {
-        return URI.create("https://127.0.0.1:" + front.port());
+        String host = config.listenHost().contains(":") ? "[" + config.listenHost() + "]" : config.listenHost();
+        return URI.create("https://" + host + ":" + front.port());
     }
 
     public int port() {
