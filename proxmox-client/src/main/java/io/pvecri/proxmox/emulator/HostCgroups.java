@@ -30,6 +30,9 @@ record HostCgroups(Map<String, Path> v1, List<String> v2, Optional<Path> v2Mount
         if (v1.containsKey(controller)) {
             return Version.V1;
         }
+        if (controller.equals("devices") && v2Mount.isPresent()) {
+            return Version.V2; // cgroup v2 controls devices with BPF, not a listed controller
+        }
         return v2.contains(controller) ? Version.V2 : Version.NONE;
     }
 

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.URI;
+import java.nio.file.Path;
 import java.util.Objects;
 
 /**
@@ -46,6 +47,14 @@ public final class PveEmulator implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot start PVE emulator: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * A stand-alone node that runs its CTs with local LXC, its state (configs, volumes, TLS identity, API
+     * token) in {@code stateDir}; see {@link LocalEmulator}. {@code listen} is {@code HOST:PORT}.
+     */
+    public static LocalEmulator startLocal(Path stateDir, String listen) {
+        return LocalEmulator.start(stateDir, listen);
     }
 
     /** {@code https://127.0.0.1:<port>} (the client appends {@code /api2/json}). */
