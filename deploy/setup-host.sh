@@ -9,8 +9,9 @@ set -euo pipefail
 # addressing tests run Debian's dnsmasq (dnsmasq-base) as the LAN's DHCP server.
 # Registry pull tests run Debian's docker-registry on 127.0.0.1, htpasswd (apache2-utils) makes its
 # basic-auth users, and skopeo is the reference the pull benchmark is compared with.
+# The PVE emulator unpacks CT templates with tar (zstd, xz-utils: .tar.zst/.tar.xz templates).
 packages=(lxc iproute2 util-linux mount gcc libc6-dev busybox-static nftables containernetworking-plugins iptables
-  docker-registry apache2-utils skopeo dnsmasq-base)
+  docker-registry apache2-utils skopeo dnsmasq-base zstd xz-utils)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -26,6 +27,19 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+# Unprivileged containers (the PVE emulator's CTs, as on a PVE node): root maps container ids 0..65535
+# to host ids 100000..165535, which needs this range in /etc/subuid and /etc/subgid (PVE nodes have it).
+for f in /etc/subuid /etc/subgid; do
+  if ! grep -qs '^root:100000:65536$' "$f"; then
+    if [ "$(id -u)" != 0 ]; then
+      echo "setup-host: $f lacks root:100000:65536; run as root to add it" >&2
+      exit 1
+    fi
+    echo "root:100000:65536" >> "$f"
+    echo "setup-host: added root:100000:65536 to $f"
+  fi
+done
 
 # JDK 25: Debian 12 has no package for it.
 jdk=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}

@@ -80,6 +80,7 @@ final class ClusterHandlers {
         List<Map<String, Object>> out = new ArrayList<>();
         if (type == null || type.equals("vm")) {
             for (GuestState g : cluster.guestStates().values()) {
+                cluster.observe(g);
                 out.add(Shapes.resource(g));
             }
         }

@@ -25,6 +25,7 @@ final class EmuTask {
     private volatile long endtime;
     private volatile Thread thread;
     private int warnings;
+    private java.nio.file.Path logFile;
 
     EmuTask(String node, String type, String id, String user, long pid, long pstart, long starttime) {
         this.node = node;
@@ -40,12 +41,36 @@ final class EmuTask {
     /** Appends a log line (a worker's {@code print}). */
     synchronized void log(String line) {
         lines.add(line);
+        persist(line);
     }
 
     /** Logs {@code WARN: msg} and counts it, as PVE's {@code log_warn}. */
     synchronized void warn(String msg) {
         warnings++;
         lines.add("WARN: " + msg);
+        persist("WARN: " + msg);
+    }
+
+    /** Also writes the log to {@code file} (a state directory's task log). */
+    synchronized void logTo(java.nio.file.Path file) {
+        this.logFile = file;
+        try {
+            java.nio.file.Files.createDirectories(file.getParent());
+            java.nio.file.Files.writeString(file, "");
+        } catch (java.io.IOException e) {
+            this.logFile = null;
+        }
+    }
+
+    private void persist(String line) {
+        if (logFile == null) {
+            return;
+        }
+        try {
+            java.nio.file.Files.writeString(logFile, line + "\n", java.nio.file.StandardOpenOption.APPEND);
+        } catch (java.io.IOException e) {
+            logFile = null; // the in-memory log stays authoritative
+        }
     }
 
     synchronized List<String> lines() {
@@ -79,6 +104,7 @@ final class EmuTask {
     synchronized void finishOk() {
         String status = warnings > 0 ? "WARNINGS: " + warnings : "OK";
         lines.add("TASK " + status);
+        persist("TASK " + status);
         end(status);
     }
 
@@ -86,6 +112,7 @@ final class EmuTask {
         // PVE writes the die message with newlines replaced into the last line
         String msg = message.strip().replaceAll("[\\r\\n]+", " ");
         lines.add("TASK ERROR: " + msg);
+        persist("TASK ERROR: " + msg);
         end(msg);
     }
 

@@ -1,5 +1,6 @@
 package io.pvecri.proxmox.emulator;
 
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -23,11 +24,15 @@ import java.util.Objects;
  * @param pstartBase        first task pstart (clock ticks since boot); &gt; 0xFFFFFFFF gives 9-digit pstart like PVE after ~497 days
  * @param nextIdLower       datacenter.cfg next-id lower bound (PVE: 100)
  * @param nextIdUpper       next-id upper bound, exclusive (PVE: 1000000)
+ * @param stateDir          null: guests live in memory ("start" flips a flag); else the emulator is real: CT configs
+ *                          are PVE config files below this directory, storages are directories, CTs run with local
+ *                          LXC (needs root); see {@link EmulatedCluster}
+ * @param listenHost        the address to listen on (PVE: all; default 127.0.0.1)
  */
 public record EmulatorConfig(List<String> nodes, Map<String, String> tokens, ServerTls tls, int port,
                              Duration configLockTimeout, Duration createLockTimeout, Duration taskDuration,
                              Duration authFailureDelay, boolean legacyErrors, boolean numbersAsStrings, String version,
-                             long pstartBase, int nextIdLower, int nextIdUpper) {
+                             long pstartBase, int nextIdLower, int nextIdUpper, Path stateDir, String listenHost) {
 
     public EmulatorConfig {
         nodes = List.copyOf(nodes);
@@ -38,6 +43,7 @@ public record EmulatorConfig(List<String> nodes, Map<String, String> tokens, Ser
         Objects.requireNonNull(taskDuration, "taskDuration");
         Objects.requireNonNull(authFailureDelay, "authFailureDelay");
         Objects.requireNonNull(version, "version");
+        Objects.requireNonNull(listenHost, "listenHost");
         if (nodes.isEmpty()) {
             throw new IllegalArgumentException("nodes: at least one node");
         }
@@ -66,6 +72,8 @@ public record EmulatorConfig(List<String> nodes, Map<String, String> tokens, Ser
         private long pstartBase = 0x01A2B3C4L;
         private int nextIdLower = 100;
         private int nextIdUpper = 1_000_000;
+        private Path stateDir;
+        private String listenHost = "127.0.0.1";
 
         private Builder(ServerTls tls) {
             this.tls = tls;
@@ -134,9 +142,22 @@ public record EmulatorConfig(List<String> nodes, Map<String, String> tokens, Ser
             return this;
         }
 
+        /** Makes the emulator real: configs, storages and CTs below {@code dir} (see {@link EmulatedCluster}). */
+        public Builder stateDir(Path dir) {
+            stateDir = dir;
+            return this;
+        }
+
+        /** Listen address, e.g. {@code 127.0.0.1} (the default) or {@code ::1}. */
+        public Builder listenHost(String host) {
+            listenHost = host;
+            return this;
+        }
+
         public EmulatorConfig build() {
             return new EmulatorConfig(nodes, tokens, tls, port, configLockTimeout, createLockTimeout, taskDuration,
-                    authFailureDelay, legacyErrors, numbersAsStrings, version, pstartBase, nextIdLower, nextIdUpper);
+                    authFailureDelay, legacyErrors, numbersAsStrings, version, pstartBase, nextIdLower, nextIdUpper, stateDir,
+                    listenHost);
         }
     }
 }

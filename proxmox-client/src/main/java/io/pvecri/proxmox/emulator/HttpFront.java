@@ -42,11 +42,11 @@ final class HttpFront implements AutoCloseable {
     private final Thread acceptor;
     private volatile boolean closed;
 
-    HttpFront(SSLContext tls, int port, Function<EmuRequest, EmuResponse> handler) throws IOException {
+    HttpFront(SSLContext tls, InetAddress address, int port, Function<EmuRequest, EmuResponse> handler) throws IOException {
         this.handler = handler;
         SSLServerSocket s = (SSLServerSocket) tls.getServerSocketFactory().createServerSocket();
         s.setReuseAddress(true);
-        s.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
+        s.bind(new InetSocketAddress(address, port));
         this.server = s;
         this.acceptor = Thread.ofVirtual().name("pve-emulator-accept").start(this::acceptLoop);
     }

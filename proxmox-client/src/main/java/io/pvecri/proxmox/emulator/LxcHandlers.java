@@ -1,5 +1,9 @@
 package io.pvecri.proxmox.emulator;
 
+import io.pvecri.proxmox.node.CtConfigFile;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
@@ -8,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -18,8 +23,9 @@ import static io.pvecri.proxmox.emulator.ParamSchema.Kind.STRING;
 
 /**
  * {@code /nodes/{node}/lxc…} as pve-container's PVE/API2/LXC.pm, LXC/Config.pm and LXC/Status.pm answer:
- * synchronous checks (existence, locks, power state, VMID claim) before the fork, the rest in the worker
- * task, with PVE's messages. Guests are in memory: "start" flips a flag.
+ * synchronous checks (existence, locks, power state, VMID claim, permissions) before the fork, the rest
+ * in the worker task, with PVE's messages. In memory "start" flips a flag; with a state directory the
+ * work is real (template extraction, volumes, LXC), see {@link RealNode}.
  */
 final class LxcHandlers {
 
@@ -50,12 +56,14 @@ final class LxcHandlers {
     private final EmulatorConfig config;
     private final EmulatedCluster cluster;
     private final Faults faults;
+    private final RealNode real;
     private final AtomicLong pids = new AtomicLong(40_000);
 
     LxcHandlers(EmulatorConfig config, EmulatedCluster cluster, Faults faults) {
         this.config = config;
         this.cluster = cluster;
         this.faults = faults;
+        this.real = cluster.real();
     }
 
     void register(Router r) {
@@ -68,7 +76,7 @@ final class LxcHandlers {
         r.route("GET", CT + "/config", ct().opt("current", BOOLEAN).opt("snapshot", STRING), this::getConfig);
         r.route("PUT", CT + "/config", configKeys().with(ct()).opt("delete", STRING).opt("revert", STRING)
                 .opt("digest", STRING), this::putConfig);
-        r.route("GET", CT + "/status/current", ct(), c -> Reply.of(Shapes.lxcStatus(load(c), config.numbersAsStrings(), true)));
+        r.route("GET", CT + "/status/current", ct(), this::current);
         r.route("POST", CT + "/status/start", ct().opt("skiplock", BOOLEAN).opt("debug", BOOLEAN), this::start);
         r.route("POST", CT + "/status/stop", ct().opt("skiplock", BOOLEAN).opt("overrule-shutdown", BOOLEAN), this::stop);
         r.route("POST", CT + "/status/shutdown", ct().opt("timeout", INTEGER, 0, Long.MAX_VALUE).opt("forceStop", BOOLEAN),
@@ -91,10 +99,17 @@ final class LxcHandlers {
         List<Map<String, Object>> out = new ArrayList<>();
         for (GuestState g : cluster.guestStates().values()) {
             if (g.node.equals(c.node()) && g.type.equals("lxc")) {
+                cluster.observe(g);
                 out.add(Shapes.lxcStatus(g, config.numbersAsStrings(), false));
             }
         }
         return Reply.of(out);
+    }
+
+    private Reply current(Call c) {
+        GuestState g = load(c);
+        cluster.observe(g);
+        return Reply.of(Shapes.lxcStatus(g, config.numbersAsStrings(), true));
     }
 
     // ---- create ----------------------------------------------------------------------------------
@@ -104,6 +119,9 @@ final class LxcHandlers {
         int vmid = c.vmid();
         cluster.check("/vms/" + vmid, "VM.Allocate");
         cluster.checkVmidUnused(vmid);
+        Map<String, String> requested = configParams(c);
+        boolean unprivileged = !"0".equals(requested.getOrDefault("unprivileged", "1"));
+        ConfigPermissions.check(cluster, vmid, null, requested, List.of(), unprivileged);
         String storage = c.param("storage", "local");
         String rootfs = c.param("rootfs", storage + ":4");
         EmulatedCluster.Storage target = cluster.storage(rootfsStorage(rootfs, storage));
@@ -113,11 +131,11 @@ final class LxcHandlers {
         }
         GuestState g = cluster.withFlock(vmid, config.createLockTimeout(),
                 () -> cluster.claim(vmid, c.node(), "unable to create CT " + vmid + " - "));
-        Map<String, String> requested = configParams(c);
+        boolean ignoreUnpackErrors = c.flag("ignore-unpack-errors", false);
         EmuTask task = cluster.tasks.fork(c.node(), "vzcreate", Integer.toString(vmid), c.user(), t -> cluster.withFlock(vmid,
                 config.configLockTimeout(), () -> {
                     try {
-                        createWorker(t, g, c.param("ostemplate"), target, rootfs, requested);
+                        createWorker(t, c.node(), vmid, c.param("ostemplate"), target, rootfs, requested, ignoreUnpackErrors);
                     } catch (PveError e) {
                         cluster.remove(vmid);
                         throw PveError.die("unable to create CT " + vmid + " - " + e.pveMessage);
@@ -129,25 +147,53 @@ final class LxcHandlers {
                 while (task.running()) {
                     sleep(Duration.ofMillis(10));
                 }
-                if (cluster.state(vmid) != null) {
-                    forkStart(c.node(), g, c.user());
+                GuestState now = cluster.state(vmid);
+                if (now != null) {
+                    forkStart(c.node(), now, c.user());
                 }
             });
         }
         return Reply.of(task.upid);
     }
 
-    private void createWorker(EmuTask t, GuestState g, String ostemplate, EmulatedCluster.Storage target, String rootfs,
-                              Map<String, String> requested) {
-        t.log("extracting archive '" + ostemplate + "'");
-        work(t);
-        if (cluster.findVolume(ostemplate).isEmpty()) {
-            throw PveError.die("volume '" + ostemplate + "' does not exist");
+    private void createWorker(EmuTask t, String node, int vmid, String ostemplate, EmulatedCluster.Storage target, String rootfs,
+                              Map<String, String> requested, boolean ignoreUnpackErrors) {
+        if (real == null) {
+            t.log("extracting archive '" + ostemplate + "'");
         }
-        String volume = allocate(target, g.vmid, sizeGiB(rootfs));
-        synchronized (g) {
+        work(t);
+        EmulatedCluster.Volume template = cluster.findVolume(ostemplate)
+                .orElseThrow(() -> PveError.die("volume '" + ostemplate + "' does not exist"));
+        String size = sizeGiB(rootfs);
+        Map<String, String> detected = new LinkedHashMap<>();
+        String volume;
+        if (real != null) {
+            boolean unprivileged = !"0".equals(requested.getOrDefault("unprivileged", "1"));
+            int rootId = unprivileged ? 100_000 : 0;
+            volume = real.volumes.allocate(target, vmid, (long) (Double.parseDouble(size) * (1L << 30)), rootId, rootId);
+            try {
+                Path dir = real.volumes.path(real.volumes.subvol(volume));
+                Path archive = real.volumes.file(cluster.storage(template.volid().substring(0, template.volid().indexOf(':'))),
+                        template.volid());
+                TemplateArchives.extract(archive, dir, unprivileged, ignoreUnpackErrors, t::log);
+                if (!requested.containsKey("arch")) {
+                    detected.put("arch", TemplateArchives.architecture(dir, t::log));
+                }
+                if (!requested.containsKey("ostype")) {
+                    detected.put("ostype", TemplateArchives.osType(dir, t::log));
+                }
+            } catch (RuntimeException e) {
+                real.volumes.free(volume, List.of());
+                throw e;
+            }
+        } else {
+            volume = allocate(target, vmid, size);
+        }
+        String vol = volume;
+        cluster.locked(vmid, node, "lxc", g -> {
             g.config.putAll(requested);
-            g.config.put("rootfs", volume + ",size=" + sizeGiB(rootfs) + "G");
+            g.config.putAll(detected);
+            g.config.put("rootfs", vol + ",size=" + size + "G");
             g.config.putIfAbsent("arch", "amd64");
             g.config.putIfAbsent("hostname", "CT" + g.vmid);
             g.config.putIfAbsent("memory", "512");
@@ -156,10 +202,13 @@ final class LxcHandlers {
             g.config.putIfAbsent("unprivileged", "1");
             hwaddrs(g);
             g.config.remove("lock");
+            return null;
+        });
+        if (real == null) {
+            t.log("Total bytes read: 134092800 (128MiB, 5.4MiB/s)");
+            t.log("Detected container architecture: amd64");
+            t.log("Creating SSH host key 'ssh_host_ed25519_key' - this may take some time ...");
         }
-        t.log("Total bytes read: 134092800 (128MiB, 5.4MiB/s)");
-        t.log("Detected container architecture: amd64");
-        t.log("Creating SSH host key 'ssh_host_ed25519_key' - this may take some time ...");
     }
 
     private Map<String, String> configParams(Call c) {
@@ -228,7 +277,11 @@ final class LxcHandlers {
         synchronized (g) {
             Map<String, Object> m = new LinkedHashMap<>();
             g.config.forEach((k, v) -> m.put(k, v.matches("-?\\d+") && !k.equals("hostname") && !k.equals("tags")
-                    ? (Object) Long.parseLong(v) : v));
+                    && !k.equals("description") ? (Object) Long.parseLong(v) : v));
+            List<Map.Entry<String, String>> raw = g.rawLxc();
+            if (!raw.isEmpty()) {
+                m.put("lxc", raw.stream().map(e -> List.of(e.getKey(), e.getValue())).toList());
+            }
             m.put("digest", g.digest());
             return Reply.of(m);
         }
@@ -245,29 +298,30 @@ final class LxcHandlers {
         if (set.isEmpty() && delete.isEmpty()) {
             throw PveError.die("no options specified");
         }
-        for (String k : set.keySet()) {
-            cluster.check("/vms/" + vmid, privilegeFor(k));
+        GuestState before = load(c);
+        Map<String, String> old;
+        synchronized (before) {
+            old = Map.copyOf(before.config);
         }
-        cluster.withFlock(vmid, config.configLockTimeout(), () -> {
-            GuestState g = load(c);
-            synchronized (g) {
-                g.checkLock();
-                String digest = c.param("digest");
-                if (digest != null && !digest.isEmpty() && !digest.equals(g.digest())) {
-                    throw PveError.die("detected modified configuration - file changed by other user? Try again.");
-                }
-                if (set.containsKey("unprivileged") && !set.get("unprivileged").equals(g.config.getOrDefault("unprivileged", "0"))) {
-                    throw PveError.die("unable to modify read-only option: 'unprivileged'");
-                }
-                for (String k : delete) {
-                    if (List.of("memory", "rootfs", "ostype").contains(k)) {
-                        throw PveError.die("unable to delete required option '" + k + "'");
-                    }
-                }
-                delete.forEach(g.config::remove);
-                g.config.putAll(set);
-                hwaddrsForNew(g, set);
+        ConfigPermissions.check(cluster, vmid, old, set, delete, "1".equals(old.get("unprivileged")));
+        cluster.update(vmid, config.configLockTimeout(), c.node(), "lxc", g -> {
+            g.checkLock();
+            String digest = c.param("digest");
+            if (digest != null && !digest.isEmpty() && !digest.equals(g.digest())) {
+                throw PveError.die("detected modified configuration - file changed by other user? Try again.");
             }
+            if (set.containsKey("unprivileged") && !set.get("unprivileged").equals(g.config.getOrDefault("unprivileged", "0"))) {
+                throw PveError.die("unable to modify read-only option: 'unprivileged'");
+            }
+            for (String k : delete) {
+                if (List.of("memory", "rootfs", "ostype").contains(k)) {
+                    throw PveError.die("unable to delete required option '" + k + "'");
+                }
+            }
+            delete.forEach(g.config::remove);
+            g.config.putAll(set);
+            hwaddrsForNew(g, set);
+            return null;
         });
         return Reply.none();
     }
@@ -279,27 +333,12 @@ final class LxcHandlers {
         }
     }
 
-    private static String privilegeFor(String key) {
-        if (List.of("memory", "swap").contains(key)) {
-            return "VM.Config.Memory";
-        }
-        if (List.of("cores", "cpulimit", "cpuunits").contains(key)) {
-            return "VM.Config.CPU";
-        }
-        if (key.equals("rootfs") || key.matches("mp\\d+")) {
-            return "VM.Config.Disk";
-        }
-        if (key.matches("net\\d+") || List.of("hostname", "nameserver", "searchdomain").contains(key)) {
-            return "VM.Config.Network";
-        }
-        return "VM.Config.Options";
-    }
-
     // ---- power -----------------------------------------------------------------------------------
 
     private Reply start(Call c) {
         GuestState g = load(c);
         cluster.check("/vms/" + g.vmid, "VM.PowerMgmt");
+        cluster.observe(g);
         synchronized (g) {
             if (g.running) {
                 throw PveError.die("CT " + g.vmid + " already running");
@@ -308,9 +347,11 @@ final class LxcHandlers {
         return Reply.of(forkStart(c.node(), g, c.user()).upid);
     }
 
-    private EmuTask forkStart(String node, GuestState g, String user) {
-        return cluster.tasks.fork(node, "vzstart", Integer.toString(g.vmid), user, t -> cluster.withFlock(g.vmid,
+    private EmuTask forkStart(String node, GuestState g0, String user) {
+        int vmid = g0.vmid;
+        return cluster.tasks.fork(node, "vzstart", Integer.toString(vmid), user, t -> cluster.withFlock(vmid,
                 config.configLockTimeout(), () -> {
+                    GuestState g = cluster.load(node, vmid, "lxc");
                     synchronized (g) {
                         if (g.template()) {
                             throw PveError.die("you can't start a CT if it's a template");
@@ -320,10 +361,18 @@ final class LxcHandlers {
                         }
                     }
                     work(t);
+                    cluster.observe(g);
                     synchronized (g) {
                         if (g.running) {
                             throw PveError.die("CT " + g.vmid + " already running");
                         }
+                    }
+                    if (real != null) {
+                        real.runner.start(t, g);
+                        cluster.observe(g);
+                        return;
+                    }
+                    synchronized (g) {
                         g.running = true;
                         g.pid = pids.incrementAndGet();
                         g.startedAtMillis = System.currentTimeMillis();
@@ -333,10 +382,17 @@ final class LxcHandlers {
 
     private Reply stop(Call c) {
         GuestState g = requireRunning(c, "VM.PowerMgmt");
-        EmuTask task = cluster.tasks.fork(c.node(), "vzstop", Integer.toString(g.vmid), c.user(), t -> {
-            work(t);
-            markStopped(g);
-        });
+        String node = c.node();
+        EmuTask task = cluster.tasks.fork(node, "vzstop", Integer.toString(g.vmid), c.user(), t -> cluster.withFlock(g.vmid,
+                config.configLockTimeout(), () -> {
+                    work(t);
+                    if (real != null) {
+                        real.runner.kill(g.vmid);
+                        cluster.observe(g);
+                        return;
+                    }
+                    markStopped(g);
+                }));
         return Reply.of(task.upid);
     }
 
@@ -345,26 +401,38 @@ final class LxcHandlers {
         int timeout = c.integer("timeout", 60);
         boolean force = c.flag("forceStop", false);
         EmuTask task = cluster.tasks.fork(c.node(), "vzshutdown", Integer.toString(g.vmid), c.user(), t -> {
-            work(t);
-            boolean ignores;
-            synchronized (g) {
-                ignores = g.ignoreShutdown;
-            }
-            if (ignores) {
-                Thread.sleep(Duration.ofSeconds(timeout));
-                if (!force) {
-                    throw PveError.die("container did not stop");
-                }
-                t.log("container did not stop within " + timeout + " seconds, killing it");
-            }
-            markStopped(g);
+            // vm_stop holds the flock for the whole shutdown (timeout + 5 s)
+            Duration wait = config.configLockTimeout();
+            cluster.withFlock(g.vmid, wait, () -> shutdownLocked(t, g, timeout, force));
         });
         return Reply.of(task.upid);
+    }
+
+    private void shutdownLocked(EmuTask t, GuestState g, int timeout, boolean force) {
+        work(t);
+        if (real != null) {
+            real.runner.shutdown(t, g.vmid, timeout, force);
+            cluster.observe(g);
+            return;
+        }
+        boolean ignores;
+        synchronized (g) {
+            ignores = g.ignoreShutdown;
+        }
+        if (ignores) {
+            sleep(Duration.ofSeconds(timeout));
+            if (!force) {
+                throw PveError.die("container did not stop");
+            }
+            t.log("container did not stop within " + timeout + " seconds, killing it");
+        }
+        markStopped(g);
     }
 
     private GuestState requireRunning(Call c, String privilege) {
         GuestState g = load(c);
         cluster.check("/vms/" + g.vmid, privilege);
+        cluster.observe(g);
         synchronized (g) {
             if (!g.running) {
                 throw PveError.die("CT " + g.vmid + " not running");
@@ -384,89 +452,166 @@ final class LxcHandlers {
 
     private Reply clone(Call c) {
         GuestState src = load(c);
+        int srcId = src.vmid;
         int newid = c.integer("newid", 0);
-        cluster.check("/vms/" + src.vmid, "VM.Clone");
+        cluster.check("/vms/" + srcId, "VM.Clone");
         cluster.check("/vms/" + newid, "VM.Allocate");
+        cluster.observe(src);
         boolean template;
+        boolean running;
+        String rootfs;
+        Map<String, String> srcConf;
         synchronized (src) {
             template = src.template();
+            running = src.running;
+            rootfs = src.config.getOrDefault("rootfs", "local-zfs:subvol-" + srcId + "-disk-0,size=4G");
+            srcConf = Map.copyOf(src.config);
         }
         boolean full = c.flag("full", !template);
         if (c.param("storage") != null && !full) {
             throw PveError.die("parameter 'storage' not allowed for linked clones");
         }
-        String rootfs;
-        synchronized (src) {
-            rootfs = src.config.getOrDefault("rootfs", "local-zfs:subvol-" + src.vmid + "-disk-0,size=4G");
+        if (full && running) {
+            throw PveError.die("Full clone of a running container is only possible from a snapshot");
         }
         String srcVolume = rootfs.split(",")[0];
         String srcStorage = srcVolume.contains(":") ? srcVolume.substring(0, srcVolume.indexOf(':')) : "local";
         if (!full && (!template || !cluster.storage(srcStorage).linkedClones())) {
             throw PveError.die("Linked clone feature for '" + srcVolume + "' is not available");
         }
-        // set_lock($vmid, 'disk') on the source, then create_and_lock_config($newid)
-        cluster.withFlock(src.vmid, config.configLockTimeout(), () -> {
-            synchronized (src) {
-                src.checkLock();
-                src.config.put("lock", "disk");
+        for (var e : srcConf.entrySet()) {
+            if (e.getKey().matches("mp\\d+")) {
+                String v = LxcConfigGenerator.propertyString(e.getValue(), "volume").getOrDefault("volume", "");
+                if (v.startsWith("/")) {
+                    throw PveError.die("unable to clone mountpoint '" + e.getKey() + "' (type " + (v.startsWith("/dev/") ? "device" : "bind") + ")");
+                }
             }
+        }
+        // set_lock($vmid, 'disk') on the source, then create_and_lock_config($newid)
+        cluster.update(srcId, config.configLockTimeout(), c.node(), "lxc", s -> {
+            s.checkLock();
+            s.config.put("lock", "disk");
+            return null;
         });
-        GuestState dst;
         try {
             cluster.checkVmidUnused(newid);
-            dst = cluster.withFlock(newid, config.createLockTimeout(), () -> cluster.claim(newid, c.node(), ""));
+            cluster.withFlock(newid, config.createLockTimeout(), () -> cluster.claim(newid, c.node(), ""));
         } catch (PveError e) {
-            synchronized (src) {
-                src.config.remove("lock");
-            }
+            removeLock(c.node(), srcId, "disk");
             throw e;
         }
         String hostname = c.param("hostname");
-        EmuTask task = cluster.tasks.fork(c.node(), "vzclone", Integer.toString(src.vmid), c.user(), t -> {
+        String description = c.param("description");
+        String targetStorage = c.param("storage", srcStorage);
+        String node = c.node();
+        EmuTask task = cluster.tasks.fork(node, "vzclone", Integer.toString(srcId), c.user(), t -> {
+            AtomicReference<String> created = new AtomicReference<>();
             try {
                 t.log("create " + (full ? "full" : "linked") + " clone of mountpoint rootfs (" + srcVolume + ")");
                 work(t);
-                Map<String, String> copy;
-                synchronized (src) {
-                    copy = new LinkedHashMap<>(src.config);
+                Map<String, String> copy = new LinkedHashMap<>();
+                String srcText;
+                GuestState s = cluster.load(node, srcId, "lxc");
+                synchronized (s) {
+                    copy.putAll(s.config);
+                    srcText = s.fileText;
                 }
                 copy.remove("lock");
                 copy.remove("template");
-                String base = srcVolume.substring(srcVolume.indexOf(':') + 1);
                 String size = sizeGiB(rootfs);
-                String volid = full ? allocate(cluster.storage(c.param("storage", srcStorage)), newid, size)
-                        : srcStorage + ":" + base + "/subvol-" + newid + "-disk-0";
-                if (!full) {
-                    cluster.storage(srcStorage).volumes.put(volid, new EmulatedCluster.Volume(volid, "rootdir", "subvol",
-                            (long) (Double.parseDouble(size) * (1L << 30)), newid, srcVolume));
-                }
+                String volid = cloneVolume(srcVolume, srcStorage, targetStorage, full, newid, size);
+                created.set(volid);
                 copy.put("rootfs", volid + ",size=" + size + "G");
                 if (hostname != null) {
                     copy.put("hostname", hostname);
                 }
-                synchronized (dst) {
+                if (description != null) {
+                    copy.put("description", description);
+                }
+                cluster.withFlock(newid, config.configLockTimeout(), () -> cluster.locked(newid, node, "lxc", dst -> {
+                    if (!"create".equals(dst.lock())) {
+                        throw PveError.die("Lost 'create' config lock, aborting.");
+                    }
+                    if (srcText != null) {
+                        // the new config starts from the source's file: its raw lxc.* entries come along, sections do not
+                        int section = srcText.indexOf("\n[");
+                        dst.file = CtConfigFile.parse(section < 0 ? srcText : srcText.substring(0, section + 1));
+                    }
+                    dst.config.clear();
                     dst.config.putAll(copy);
                     hwaddrs(dst);
-                    dst.config.remove("lock");
-                }
+                    return null;
+                }));
             } catch (Exception e) {
-                cluster.remove(newid);
+                if (created.get() != null) {
+                    freeQuietly(t, created.get());
+                }
+                cluster.withFlock(newid, config.configLockTimeout(), () -> cluster.remove(newid));
                 throw e;
             } finally {
-                synchronized (src) {
-                    src.config.remove("lock");
-                }
+                removeLock(node, srcId, "disk");
             }
         });
         return Reply.of(task.upid);
+    }
+
+    private String cloneVolume(String srcVolume, String srcStorage, String targetStorage, boolean full, int newid, String size)
+            throws Exception {
+        if (real != null) {
+            if (!full) {
+                return real.volumes.linkedClone(srcVolume, newid);
+            }
+            Path scratch = Files.createTempDirectory(real.root.resolve("var/lib/lxc"), ".clone-" + newid + "-");
+            try {
+                return real.volumes.fullCopy(srcVolume, cluster.storage(targetStorage), newid, scratch);
+            } finally {
+                Files.deleteIfExists(scratch);
+            }
+        }
+        if (full) {
+            return allocate(cluster.storage(targetStorage), newid, size);
+        }
+        String base = srcVolume.substring(srcVolume.indexOf(':') + 1);
+        String volid = srcStorage + ":" + base + "/subvol-" + newid + "-disk-0";
+        cluster.storage(srcStorage).volumes.put(volid, new EmulatedCluster.Volume(volid, "rootdir", "subvol",
+                (long) (Double.parseDouble(size) * (1L << 30)), newid, srcVolume));
+        return volid;
+    }
+
+    private void freeQuietly(EmuTask t, String volid) {
+        try {
+            if (real != null) {
+                real.volumes.free(volid, List.of());
+            } else {
+                cluster.storage(volid.substring(0, volid.indexOf(':'))).volumes.remove(volid);
+            }
+        } catch (RuntimeException e) {
+            t.log("unable to free '" + volid + "': " + e.getMessage());
+        }
+    }
+
+    /** {@code remove_lock($vmid, $lock)} under the flock. */
+    private void removeLock(String node, int vmid, String lock) {
+        try {
+            cluster.update(vmid, config.configLockTimeout(), node, "lxc", s -> {
+                if (lock.equals(s.lock())) {
+                    s.config.remove("lock");
+                }
+                return null;
+            });
+        } catch (PveError e) {
+            // the source vanished or its lock cannot be had: nothing more to undo here
+        }
     }
 
     private Reply template(Call c) {
         cluster.requireNode(c.node());
         int vmid = c.vmid();
         cluster.check("/vms/" + vmid, "VM.Allocate");
+        String node = c.node();
         cluster.withFlock(vmid, config.configLockTimeout(), () -> {
             GuestState g = load(c);
+            cluster.observe(g);
             synchronized (g) {
                 g.checkLock();
                 if (g.template()) {
@@ -476,42 +621,146 @@ final class LxcHandlers {
                     throw PveError.die("you can't convert a CT to template if the CT is running");
                 }
             }
-            cluster.tasks.fork(c.node(), "vztemplate", Integer.toString(vmid), c.user(), t -> {
-                work(t);
-                synchronized (g) {
-                    String rootfs = g.config.getOrDefault("rootfs", "");
-                    g.config.put("rootfs", rootfs.replace("subvol-" + vmid + "-disk-", "basevol-" + vmid + "-disk-")
-                            .replace(":vm-" + vmid + "-disk-", ":base-" + vmid + "-disk-"));
-                    g.config.put("template", "1");
-                }
-            });
+            cluster.tasks.fork(node, "vztemplate", Integer.toString(vmid), c.user(), t -> cluster.withFlock(vmid,
+                    config.configLockTimeout(), () -> {
+                        work(t);
+                        if (real != null) {
+                            real.runner.cleanup(vmid);
+                        }
+                        cluster.locked(vmid, node, "lxc", s -> {
+                            for (String key : ConfigPermissions.volumeKeys(s.config)) {
+                                String value = s.config.get(key);
+                                String volid = value.split(",")[0];
+                                String base = real != null && DiskVolumes.parse(volid).isPresent()
+                                        ? real.volumes.toBase(volid)
+                                        : volid.replace("subvol-" + vmid + "-disk-", "basevol-" + vmid + "-disk-")
+                                                .replace(":vm-" + vmid + "-disk-", ":base-" + vmid + "-disk-");
+                                if (real == null) {
+                                    renameInMemory(volid, base);
+                                }
+                                s.config.put(key, base + value.substring(volid.length()));
+                            }
+                            s.config.put("template", "1");
+                            return null;
+                        });
+                        if (real != null) {
+                            real.runner.removeConfig(vmid);
+                        }
+                    }));
         });
         return Reply.none(); // PVE returns null although it forked a worker
     }
 
+    private void renameInMemory(String volid, String base) {
+        int colon = volid.indexOf(':');
+        if (colon <= 0 || volid.equals(base)) {
+            return;
+        }
+        EmulatedCluster.Storage s = cluster.storage(volid.substring(0, colon));
+        EmulatedCluster.Volume v = s.volumes.remove(volid);
+        if (v != null) {
+            s.volumes.put(base, new EmulatedCluster.Volume(base, v.content(), v.format(), v.size(), v.vmid(), v.parent()));
+        }
+    }
+
     private Reply destroy(Call c) {
         GuestState g = load(c);
-        cluster.check("/vms/" + g.vmid, "VM.Allocate");
+        int vmid = g.vmid;
+        String node = c.node();
+        boolean force = c.flag("force", false);
+        cluster.check("/vms/" + vmid, "VM.Allocate");
+        cluster.observe(g);
         synchronized (g) {
-            g.checkLock();
-            if ("1".equals(g.config.get("protection"))) {
-                throw PveError.die("can't remove CT " + g.vmid + " - protection mode enabled");
-            }
-            if (g.running && !c.flag("force", false)) {
-                throw PveError.die("unable to destroy CT " + g.vmid + " - container is running");
+            earlyDestroyChecks(g);
+            if (g.running && !force) {
+                throw PveError.die("unable to destroy CT " + vmid + " - container is running");
             }
         }
-        EmuTask task = cluster.tasks.fork(c.node(), "vzdestroy", Integer.toString(g.vmid), c.user(), t -> cluster.withFlock(g.vmid,
+        EmuTask task = cluster.tasks.fork(node, "vzdestroy", Integer.toString(vmid), c.user(), t -> cluster.withFlock(vmid,
                 config.configLockTimeout(), () -> {
-                    markStopped(g);
-                    work(t);
-                    for (EmulatedCluster.Storage s : cluster.storages()) {
-                        s.volumes.values().removeIf(v -> v.vmid() == g.vmid && v.content().equals("rootdir"));
+                    GuestState s = cluster.load(node, vmid, "lxc");
+                    cluster.observe(s);
+                    synchronized (s) {
+                        earlyDestroyChecks(s);
+                        if (s.running && !force) {
+                            throw PveError.die("unable to destroy CT " + vmid + " - container is running");
+                        }
                     }
-                    t.log("purging CT " + g.vmid + " from related configurations..");
-                    cluster.remove(g.vmid);
+                    if (s.running) {
+                        t.log("forced to stop CT " + vmid + " before destroying!");
+                        if (real != null) {
+                            real.runner.kill(vmid);
+                        }
+                    }
+                    markStopped(s);
+                    work(t);
+                    Map<String, String> conf;
+                    synchronized (s) {
+                        conf = Map.copyOf(s.config);
+                    }
+                    destroyVolumes(vmid, conf);
+                    if (real != null) {
+                        real.runner.removeAll(vmid);
+                        // destroy_lxc_container leaves a config holding only "lock: destroyed" until the very end
+                        cluster.locked(vmid, node, "lxc", d -> {
+                            d.config.clear();
+                            d.config.put("lock", "destroyed");
+                            d.file = null;
+                            return null;
+                        });
+                    }
+                    t.log("purging CT " + vmid + " from related configurations..");
+                    cluster.remove(vmid);
                 }));
         return Reply.of(task.upid);
+    }
+
+    private static void earlyDestroyChecks(GuestState g) {
+        if ("1".equals(g.config.get("protection"))) {
+            throw PveError.die("can't remove CT " + g.vmid + " - protection mode enabled");
+        }
+        g.checkLock();
+    }
+
+    /** {@code destroy_lxc_container}'s volume part: every volume of the config (rootfs, mpN, unusedN) freed. */
+    private void destroyVolumes(int vmid, Map<String, String> conf) {
+        List<String> volids = new ArrayList<>();
+        List<String> keys = new ArrayList<>();
+        if (conf.containsKey("rootfs")) {
+            keys.add("rootfs"); // foreach_volume: rootfs first
+        }
+        conf.keySet().stream().filter(k -> k.matches("mp\\d+") || k.matches("unused\\d+")).sorted().forEach(keys::add);
+        for (String k : keys) {
+            String v = LxcConfigGenerator.propertyString(conf.get(k), "volume").getOrDefault("volume", "");
+            if (!v.isEmpty() && !v.startsWith("/") && !volids.contains(v)) {
+                volids.add(v);
+            }
+        }
+        for (String volid : volids) {
+            int colon = volid.indexOf(':');
+            if (colon <= 0) {
+                continue;
+            }
+            EmulatedCluster.Storage s = cluster.storage(volid.substring(0, colon));
+            List<String> onStorage = cluster.volumes(s.id).stream().map(EmulatedCluster.Volume::volid).toList();
+            if (real != null && DiskVolumes.parse(volid).isPresent()) {
+                if (real.volumes.exists(volid)) {
+                    real.volumes.free(volid, onStorage);
+                }
+                continue;
+            }
+            String prefix = volid + "/";
+            if (onStorage.stream().anyMatch(x -> x.startsWith(prefix))) {
+                throw PveError.die("base volume '" + volid.substring(colon + 1) + "' is still in use by linked clones");
+            }
+            s.volumes.remove(volid);
+        }
+        if (real == null) {
+            // in memory: a volume the config does not name but that belongs to the CT goes too
+            for (EmulatedCluster.Storage s : cluster.storages()) {
+                s.volumes.values().removeIf(v -> v.vmid() == vmid && v.content().equals("rootdir"));
+            }
+        }
     }
 
     /** The worker's "work": its configured duration, then an injected failure if any. */

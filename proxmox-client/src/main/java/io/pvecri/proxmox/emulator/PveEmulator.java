@@ -2,7 +2,9 @@ package io.pvecri.proxmox.emulator;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.InetAddress;
 import java.net.URI;
+import java.nio.file.Path;
 import java.util.Objects;
 
 /**
@@ -27,13 +29,14 @@ public final class PveEmulator implements AutoCloseable {
 
     private PveEmulator(EmulatorConfig config) throws IOException {
         this.config = config;
-        this.cluster = new EmulatedCluster(config.nodes(), config.nextIdLower(), config.nextIdUpper(), config.pstartBase());
+        this.cluster = new EmulatedCluster(config.nodes(), config.nextIdLower(), config.nextIdUpper(), config.pstartBase(),
+                config.stateDir());
         Router router = new Router(config, faults);
         new ClusterHandlers(config, cluster, faults, config.tls().fingerprint()).register(router);
         new TaskHandlers(cluster).register(router);
         new LxcHandlers(config, cluster, faults).register(router);
         new StorageHandlers(config, cluster, faults).register(router);
-        this.front = new HttpFront(config.tls().context(), config.port(), router);
+        this.front = new HttpFront(config.tls().context(), InetAddress.getByName(config.listenHost()), config.port(), router);
     }
 
     /** Starts serving at once. */
@@ -46,9 +49,18 @@ public final class PveEmulator implements AutoCloseable {
         }
     }
 
+    /**
+     * A stand-alone node that runs its CTs with local LXC, its state (configs, volumes, TLS identity, API
+     * token) in {@code stateDir}; see {@link LocalEmulator}. {@code listen} is {@code HOST:PORT}.
+     */
+    public static LocalEmulator startLocal(Path stateDir, String listen) {
+        return LocalEmulator.start(stateDir, listen);
+    }
+
     /** {@code https://127.0.0.1:<port>} (the client appends {@code /api2/json}). */
     public URI uri() {
-        return URI.create("https://127.0.0.1:" + front.port());
+        String host = config.listenHost().contains(":") ? "[" + config.listenHost() + "]" : config.listenHost();
+        return URI.create("https://" + host + ":" + front.port());
     }
 
     public int port() {

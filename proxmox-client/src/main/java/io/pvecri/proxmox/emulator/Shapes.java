@@ -22,6 +22,11 @@ final class Shapes {
         }
     }
 
+    /** Memory in use: the CT's cgroup when it runs for real, else a plausible constant. */
+    private static long memUsed(GuestState g) {
+        return g.memUsed >= 0 ? g.memUsed : 50L * 1024 * 1024;
+    }
+
     /** A {@code /cluster/resources} guest row. */
     static Map<String, Object> resource(GuestState g) {
         synchronized (g) {
@@ -36,7 +41,7 @@ final class Shapes {
             m.put("maxcpu", (int) mib(g.config.get("cores"), 1));
             m.put("cpu", 0);
             m.put("maxmem", mib(g.config.get("memory"), 512) * 1024 * 1024);
-            m.put("mem", g.running ? 50L * 1024 * 1024 : 0);
+            m.put("mem", g.running ? memUsed(g) : 0);
             m.put("maxdisk", 4L * 1024 * 1024 * 1024);
             m.put("disk", 0);
             m.put("uptime", g.running ? (System.currentTimeMillis() - g.startedAtMillis) / 1000 : 0);
@@ -65,7 +70,7 @@ final class Shapes {
             m.put("cpus", (int) mib(g.config.get("cores"), 1));
             m.put("cpu", 0);
             m.put("maxmem", num(mib(g.config.get("memory"), 512) * 1024 * 1024, strings));
-            m.put("mem", num(g.running ? 50L * 1024 * 1024 : 0, strings));
+            m.put("mem", num(g.running ? memUsed(g) : 0, strings));
             m.put("maxswap", num(mib(g.config.get("swap"), 512) * 1024 * 1024, strings));
             m.put("swap", num(0, strings));
             m.put("maxdisk", num(4L * 1024 * 1024 * 1024, strings));

@@ -56,8 +56,22 @@ final class StorageHandlers {
             if (content != null && !s.content.contains(content)) {
                 continue;
             }
-            long used = s.volumes.values().stream().mapToLong(EmulatedCluster.Volume::size).sum();
-            long total = 500L << 30;
+            long used;
+            long total;
+            if (cluster.isReal()) {
+                // the file system holding the state directory, as a dir/zfs storage reports its backing store
+                try {
+                    java.nio.file.FileStore fs = java.nio.file.Files.getFileStore(cluster.real().volumes.dir(s.id));
+                    total = fs.getTotalSpace();
+                    used = total - fs.getUsableSpace();
+                } catch (java.io.IOException e) {
+                    total = 0;
+                    used = 0;
+                }
+            } else {
+                used = s.volumes.values().stream().mapToLong(EmulatedCluster.Volume::size).sum();
+                total = 500L << 30;
+            }
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("storage", s.id);
             m.put("type", s.type);
@@ -68,7 +82,7 @@ final class StorageHandlers {
             m.put("total", total);
             m.put("used", used);
             m.put("avail", total - used);
-            m.put("used_fraction", (double) used / total);
+            m.put("used_fraction", total == 0 ? 0.0 : (double) used / total);
             out.add(m);
         }
         return Reply.of(out);
@@ -90,7 +104,7 @@ final class StorageHandlers {
             m.put("content", v.content());
             m.put("format", v.format());
             m.put("size", v.size());
-            m.put("ctime", 1_760_000_000L);
+            m.put("ctime", ctime(s, v));
             if (v.vmid() > 0) {
                 m.put("vmid", v.vmid());
             }
@@ -108,13 +122,19 @@ final class StorageHandlers {
         cluster.check("/storage/" + s.id, "Datastore.Allocate");
         String volume = c.path("volume");
         String volid = volume.contains(":") ? volume : s.id + ":" + volume;
-        if (!s.volumes.containsKey(volid)) {
-            throw PveError.die("volume '" + volid + "' does not exist");
-        }
-        EmulatedCluster.Volume v = s.volumes.get(volid);
+        EmulatedCluster.Volume v = cluster.findVolume(volid)
+                .orElseThrow(() -> PveError.die("volume '" + volid + "' does not exist"));
         EmuTask task = cluster.tasks.fork(c.node(), "imgdel", v.vmid() > 0 ? v.vmid() + "@" + s.id : "", c.user(), t -> {
             work(t);
-            s.volumes.remove(volid);
+            if (cluster.isReal()) {
+                if (s.hasPath()) {
+                    java.nio.file.Files.deleteIfExists(cluster.real().volumes.file(s, volid));
+                } else {
+                    cluster.real().volumes.free(volid, cluster.volumes(s.id).stream().map(EmulatedCluster.Volume::volid).toList());
+                }
+            } else {
+                s.volumes.remove(volid);
+            }
             t.log("Removed volume '" + volid + "'");
         });
         return Reply.of(task.upid);
@@ -157,7 +177,16 @@ final class StorageHandlers {
                 }
                 t.log("calculating checksum...OK, checksum verified");
             }
-            s.volumes.put(volid, new EmulatedCluster.Volume(volid, content, format(name), file.content().length, 0, ""));
+            if (cluster.isReal()) {
+                java.nio.file.Path target = cluster.real().volumes.contentDir(s, content).resolve(name);
+                java.nio.file.Files.createDirectories(target.getParent());
+                java.nio.file.Path tmp = target.resolveSibling("." + name + ".tmp." + t.pid);
+                java.nio.file.Files.write(tmp, file.content());
+                java.nio.file.Files.move(tmp, target, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                        java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            } else {
+                s.volumes.put(volid, new EmulatedCluster.Volume(volid, content, format(name), file.content().length, 0, ""));
+            }
             t.log("target node: " + c.node());
             t.log("file size is: " + file.content().length);
         });
@@ -170,6 +199,10 @@ final class StorageHandlers {
         cluster.check("/storage/" + s.id, "Datastore.AllocateTemplate");
         cluster.check("/nodes/" + c.node(), "Sys.AccessNetwork");
         String reference = c.param("reference");
+        if (cluster.isReal()) {
+            // creating CTs from OCI archives is not emulated: answer as a node without skopeo does
+            throw PveError.die("Install 'skopeo' to pull OCI images from registries.");
+        }
         if (!OCI_REFERENCE.matcher(reference).matches()) {
             throw PveError.param("reference", "value does not match the regex pattern");
         }
@@ -188,7 +221,20 @@ final class StorageHandlers {
         return Reply.of(task.upid);
     }
 
-    private static String format(String name) {
+    private long ctime(EmulatedCluster.Storage s, EmulatedCluster.Volume v) {
+        if (!cluster.isReal()) {
+            return 1_760_000_000L;
+        }
+        try {
+            java.nio.file.Path p = s.hasPath() ? cluster.real().volumes.file(s, v.volid())
+                    : cluster.real().volumes.path(cluster.real().volumes.subvol(v.volid()));
+            return java.nio.file.Files.getLastModifiedTime(p).toMillis() / 1000;
+        } catch (java.io.IOException | RuntimeException e) {
+            return 0;
+        }
+    }
+
+    static String format(String name) {
         if (name.endsWith(".tar.zst")) {
             return "tzst";
         }

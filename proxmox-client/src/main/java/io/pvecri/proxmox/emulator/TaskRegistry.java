@@ -26,9 +26,12 @@ final class TaskRegistry {
     private final AtomicLong pids = new AtomicLong(0x2000);
     private final long pstartBase;
     private final long bootMillis = System.currentTimeMillis();
+    private final java.nio.file.Path logDir;
 
-    TaskRegistry(long pstartBase) {
+    /** @param logDir where task logs are written as PVE keeps them ({@code <dir>/<X>/<UPID>}), or null */
+    TaskRegistry(long pstartBase, java.nio.file.Path logDir) {
         this.pstartBase = pstartBase;
+        this.logDir = logDir;
     }
 
     EmuTask fork(String node, String type, String id, String user, Worker body) {
@@ -36,6 +39,11 @@ final class TaskRegistry {
         // pstart: clock ticks (100 Hz) since boot
         long pstart = pstartBase + (System.currentTimeMillis() - bootMillis) / 10;
         EmuTask task = new EmuTask(node, type, id, user, pid, pstart, System.currentTimeMillis() / 1000);
+        if (logDir != null) {
+            // PVE::UPID: /var/log/pve/tasks/<last hex digit of starttime>/<UPID>
+            String hex = String.format("%X", task.starttime);
+            task.logTo(logDir.resolve(hex.substring(hex.length() - 1)).resolve(task.upid));
+        }
         tasks.put(task.upid, task);
         Thread t = Thread.ofVirtual().name("pve-emulator-task-" + type).unstarted(() -> run(task, body));
         task.attach(t);

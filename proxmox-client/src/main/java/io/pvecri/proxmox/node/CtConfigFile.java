@@ -63,7 +63,14 @@ public final class CtConfigFile {
             if (colon <= 0) {
                 throw new IllegalArgumentException("invalid config line: " + line);
             }
-            c.options.put(line.substring(0, colon).strip(), line.substring(colon + 1).strip());
+            String key = line.substring(0, colon).strip();
+            String value = line.substring(colon + 1).strip();
+            if (key.equals("description")) {
+                // parse_pct_config: a description option is read as more description text
+                c.description.add(value);
+                continue;
+            }
+            c.options.put(key, value);
         }
         // Trailing newlines of the last section are normalised on render.
         while (c.sections.length() > 0 && c.sections.charAt(c.sections.length() - 1) == '\n'
@@ -112,7 +119,12 @@ public final class CtConfigFile {
         return Optional.ofNullable(options.get(key));
     }
 
+    /** Sets an option; {@code description} goes to the comment lines ({@link #setDescription}). */
     public void set(String key, String value) {
+        if (key.equals("description")) {
+            setDescription(value);
+            return;
+        }
         if (key.startsWith("lxc.") || key.isBlank() || key.contains(":") || key.contains("\n") || value.contains("\n")) {
             throw new IllegalArgumentException("not a config option: " + key);
         }
@@ -146,16 +158,61 @@ public final class CtConfigFile {
         raw.removeIf(e -> which.test(e.getKey(), e.getValue()));
     }
 
-    /** The description (the leading comment lines, joined with newlines). */
+    /**
+     * The description: the comment lines decoded as PVE's {@code decode_text} does ({@code %XX} escapes),
+     * joined with newlines.
+     */
     public String description() {
-        return String.join("\n", description);
+        List<String> out = new ArrayList<>(description.size());
+        for (String line : description) {
+            out.add(decodeText(line));
+        }
+        return String.join("\n", out);
     }
 
+    /**
+     * Sets the description; lines are stored as {@code write_pct_config} does: one {@code #} line each,
+     * encoded with PVE's {@code encode_text} (control characters, {@code ':'} and non-ASCII bytes as
+     * {@code %XX}), trailing empty lines dropped (Perl's {@code split}).
+     */
     public void setDescription(String text) {
         description.clear();
-        if (!text.isEmpty()) {
-            description.addAll(List.of(text.split("\n", -1)));
+        List<String> lines = new ArrayList<>(List.of(text.split("\n", -1)));
+        while (!lines.isEmpty() && lines.getLast().isEmpty()) {
+            lines.removeLast();
         }
+        for (String line : lines) {
+            description.add(encodeText(line));
+        }
+    }
+
+    /** PVE::Tools::encode_text: everything outside 0x20-0x39 and 0x3b-0x7e (of the UTF-8 bytes) as %XX. */
+    static String encodeText(String text) {
+        StringBuilder b = new StringBuilder(text.length());
+        for (byte x : text.getBytes(StandardCharsets.UTF_8)) {
+            int c = x & 0xff;
+            if ((c >= 0x20 && c <= 0x39) || (c >= 0x3b && c <= 0x7e)) {
+                b.append((char) c);
+            } else {
+                b.append('%').append(HexFormat.of().withUpperCase().toHexDigits((byte) c));
+            }
+        }
+        return b.toString();
+    }
+
+    /** PVE::Tools::decode_text: every %XX escape decoded, the bytes read as UTF-8. */
+    static String decodeText(String data) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(data.length());
+        byte[] in = data.getBytes(StandardCharsets.UTF_8);
+        for (int i = 0; i < in.length; i++) {
+            if (in[i] == '%' && i + 2 < in.length && HexFormat.isHexDigit(in[i + 1]) && HexFormat.isHexDigit(in[i + 2])) {
+                out.write(Character.digit(in[i + 1], 16) * 16 + Character.digit(in[i + 2], 16));
+                i += 2;
+            } else {
+                out.write(in[i]);
+            }
+        }
+        return out.toString(StandardCharsets.UTF_8);
     }
 
     /** True when the config has {@code [pve:pending]} or snapshot sections (kept verbatim). */

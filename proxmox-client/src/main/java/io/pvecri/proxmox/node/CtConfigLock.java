@@ -12,7 +12,9 @@ import java.lang.invoke.VarHandle;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The per-CT config lock PVE takes around every config change: {@code flock(2)} on
@@ -62,8 +64,19 @@ public final class CtConfigLock {
 
     /** Runs {@code body} holding the lock of {@code vmid}, waiting at most {@code timeout} for it. */
     public <T> T withLock(int vmid, Duration timeout, Callable<T> body) throws Exception {
+        try (Held ignored = acquire(vmid, timeout)) {
+            return body.call();
+        }
+    }
+
+    /**
+     * Takes the lock of {@code vmid}, waiting at most {@code timeout}; closing the handle releases it.
+     * For a lock held across threads (PVE's workers inherit the lock of the request that forked them).
+     */
+    public Held acquire(int vmid, Duration timeout) throws IOException, InterruptedException {
         Files.createDirectories(lockDir);
         int fd = open(file(vmid));
+        boolean ok = false;
         try {
             long deadline = System.nanoTime() + timeout.toNanos();
             long sleep = 2;
@@ -74,9 +87,40 @@ public final class CtConfigLock {
                 Thread.sleep(sleep);
                 sleep = Math.min(100, sleep * 2);
             }
-            return body.call();
+            ok = true;
+            return new Held(fd);
         } finally {
-            close(fd); // closing the last descriptor of the open file releases the flock
+            if (!ok) {
+                close(fd);
+            }
+        }
+    }
+
+    /** Takes the lock of {@code vmid} only if it is free right now. */
+    public Optional<Held> tryAcquire(int vmid) throws IOException {
+        Files.createDirectories(lockDir);
+        int fd = open(file(vmid));
+        if (tryLock(fd)) {
+            return Optional.of(new Held(fd));
+        }
+        close(fd);
+        return Optional.empty();
+    }
+
+    /** A held lock; {@link #close()} (idempotent) releases it. */
+    public static final class Held implements AutoCloseable {
+        private final int fd;
+        private final AtomicBoolean closed = new AtomicBoolean();
+
+        private Held(int fd) {
+            this.fd = fd;
+        }
+
+        @Override
+        public void close() {
+            if (closed.compareAndSet(false, true)) {
+                CtConfigLock.close(fd); // closing the last descriptor of the open file releases the flock
+            }
         }
     }
 

@@ -64,4 +64,16 @@ class CtConfigFileTest {
         assertTrue(!before.equals(a.digest()));
         assertEquals(40, before.length());
     }
+
+    @Test
+    void descriptionIsEncodedAsPveDoes() {
+        CtConfigFile c = new CtConfigFile();
+        c.setDescription("pod: web-0 (100% ready)\nnamespace: défaut\n");
+        // encode_text: ':' and non-ASCII bytes as %XX, '%' and spaces kept; trailing empty lines dropped
+        assertEquals("#pod%3A web-0 (100% ready)\n#namespace%3A d%C3%A9faut\n", c.render());
+        assertEquals("pod: web-0 (100% ready)\nnamespace: défaut", CtConfigFile.parse(c.render()).description());
+        CtConfigFile d = CtConfigFile.parse("description: one%20line\nmemory: 512\n");
+        assertEquals("one line", d.description());
+        assertEquals("#one%20line\nmemory: 512\n", d.render());
+    }
 }
