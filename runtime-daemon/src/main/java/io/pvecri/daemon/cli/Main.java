@@ -36,6 +36,11 @@ public final class Main {
                   --socket PATH          daemon socket (default /run/pve-cri/pve-cri.sock)
               images list                list images known to the daemon
                   --socket PATH
+              emulate-pve                run a Proxmox VE API emulator (real LXC underneath) to try the proxmox
+                                         backend without a PVE node; prints url=, node=, fingerprint=, token=
+                                         and writes DIR/pve-cri.yaml for `pve-cri serve --config`
+                  --listen 127.0.0.1:PORT  loopback address to serve the API on (default 127.0.0.1:8006)
+                  --state-dir DIR        the emulated node's files (/etc/pve, /var/lib/lxc, storages)
               gpus                       list the GPUs (from NVML) and, when a daemon answers, its allocations
                   --nvml-library PATH    this libnvidia-ml.so.1 (default: searched as the daemon does)
                   --socket PATH          daemon socket (default /run/pve-cri/pve-cri.sock)
@@ -66,6 +71,7 @@ public final class Main {
                 case "serve" -> serve(Args.parse(argv.subList(1, argv.size()), Set.of("config", "socket", "state-dir", "metrics-listen")), out, err);
                 case "images" -> images(argv.subList(1, argv.size()), out, err);
                 case "bench" -> bench(argv.subList(1, argv.size()), out, err);
+                case "emulate-pve" -> emulatePve(Args.parse(argv.subList(1, argv.size()), Set.of("listen", "state-dir")), out, err);
                 case "gpus" -> gpus(Args.parse(argv.subList(1, argv.size()), Set.of("nvml-library", "socket")), out, err);
                 case "version", "--version" -> {
                     out.println("pve-cri " + Version.VERSION);
@@ -77,6 +83,23 @@ public final class Main {
             err.println("pve-cri: " + e.getMessage());
             err.print(USAGE);
             return 2;
+        }
+    }
+
+    private static int emulatePve(Args a, PrintStream out, PrintStream err) throws Args.UsageException {
+        if (a.help) {
+            out.print(USAGE);
+            return 0;
+        }
+        Log.configure("info");
+        try {
+            return EmulatePve.run(a, out, err);
+        } catch (java.io.IOException | RuntimeException e) {
+            err.println("pve-cri: emulate-pve: " + e.getMessage());
+            return 1;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return 1;
         }
     }
 

@@ -49,7 +49,7 @@ class ContainerLifecycleIT {
         assertTrue(created.getCreatedAt() >= before && created.getCreatedAt() <= afterCreate,
                 () -> "created_at " + created.getCreatedAt() + " not within [" + before + ", " + afterCreate + "]");
         assertEquals(0, created.getStartedAt());
-        assertTrue(Host.lxcInitPid(lxcPath, id).isEmpty(), "a created container must not run yet");
+        assertTrue(Host.lxcInitPid(lxcPath, daemon.daemon().lxcName(id)).isEmpty(), "a created container must not run yet");
 
         pods.start(id);
 
@@ -58,7 +58,7 @@ class ContainerLifecycleIT {
         assertTrue(running.getStartedAt() >= running.getCreatedAt(), "started_at must not precede created_at");
         assertEquals(0, running.getFinishedAt());
         assertEquals(created.getCreatedAt(), running.getCreatedAt());
-        assertEquals("RUNNING", Host.lxcState(lxcPath, id).orElse("<unknown to LXC>"));
+        assertEquals("RUNNING", Host.lxcState(lxcPath, daemon.daemon().lxcName(id)).orElse("<unknown to LXC>"));
     }
 
     @Test
@@ -96,6 +96,11 @@ class ContainerLifecycleIT {
         Pod pod = pods.run("mounts");
         Path readOnly = hostDirWith("hello.txt", "from host\n");
         Path writable = hostDirWith("placeholder", "");
+        if (daemon.daemon().pve().isPresent()) {
+            // PVE CTs are unprivileged: CT root is host uid 100000, so a writable volume must be theirs
+            // (docs/proxmox.md); kubelet's emptyDirs are world-writable anyway.
+            Files.setAttribute(writable, "unix:uid", 100_000);
+        }
         String id = pod.start(pods.sleeper("app")
                 .addMounts(Mount.newBuilder().setContainerPath("/ro").setHostPath(readOnly.toString()).setReadonly(true))
                 .addMounts(Mount.newBuilder().setContainerPath("/rw").setHostPath(writable.toString())));
@@ -141,7 +146,7 @@ class ContainerLifecycleIT {
         assertEquals(ContainerState.CONTAINER_EXITED, status.getState());
         assertEquals(0, status.getExitCode(), "the container handled TERM and exited 0; it was not killed");
         assertTrue(status.getFinishedAt() >= status.getStartedAt());
-        assertTrue(Host.lxcInitPid(lxcPath, id).isEmpty(), "the LXC container must have stopped");
+        assertTrue(Host.lxcInitPid(lxcPath, daemon.daemon().lxcName(id)).isEmpty(), "the LXC container must have stopped");
     }
 
     @Test
@@ -159,7 +164,7 @@ class ContainerLifecycleIT {
         assertEquals(137, status.getExitCode(), "killed with SIGKILL after the grace period");
         assertTrue(took.compareTo(Duration.ofSeconds(2)) >= 0, () -> "StopContainer returned after " + took
                 + ", before the 2 s grace period was over");
-        assertTrue(Host.lxcInitPid(lxcPath, id).isEmpty(), "the LXC container must have stopped");
+        assertTrue(Host.lxcInitPid(lxcPath, daemon.daemon().lxcName(id)).isEmpty(), "the LXC container must have stopped");
     }
 
     @Test
@@ -184,13 +189,13 @@ class ContainerLifecycleIT {
         Pod pod = pods.run("remove");
         String id = pod.start(pods.sleeper("app"));
         pods.stop(id, 0);
-        assertTrue(Host.lxcContainers(lxcPath).contains(id), "a stopped container is still defined in LXC");
+        assertTrue(Host.lxcContainers(lxcPath).contains(daemon.daemon().lxcName(id)), "a stopped container is still defined in LXC");
 
         pods.remove(id);
 
         assertStatus(Status.Code.NOT_FOUND, () -> pods.status(id));
         assertEquals(Set.of(), pods.containerIds(containerFilter().setId(id)));
-        assertFalse(Host.lxcContainers(lxcPath).contains(id), "the LXC container must be destroyed");
+        assertFalse(Host.lxcContainers(lxcPath).contains(daemon.daemon().lxcName(id)), "the LXC container must be destroyed");
         pods.remove(id);
     }
 
@@ -198,12 +203,12 @@ class ContainerLifecycleIT {
     void removeContainerForcesOutARunningContainer() {
         Pod pod = pods.run("removerun");
         String id = pod.start(pods.sleeper("app"));
-        long pid = Host.requireInitPid(lxcPath, id);
+        long pid = Host.requireInitPid(lxcPath, daemon.daemon().lxcName(id));
 
         pods.remove(id);
 
         assertStatus(Status.Code.NOT_FOUND, () -> pods.status(id));
-        assertFalse(Host.lxcContainers(lxcPath).contains(id), "the LXC container must be destroyed");
+        assertFalse(Host.lxcContainers(lxcPath).contains(daemon.daemon().lxcName(id)), "the LXC container must be destroyed");
         Wait.until("init process " + pid + " of the removed container to be gone", Wait.STATE_CHANGE,
                 () -> !Host.processExists(pid));
     }

@@ -65,6 +65,10 @@ public final class Daemon implements AutoCloseable {
     private ImportedImage busybox;
     private final List<String> leftovers = new ArrayList<>();
     private boolean everReady;
+    /** The PVE node when the run targets the proxmox backend; null for the lxc backend. */
+    private final PveTarget pve;
+    /** Container id → LXC name (the VMID on the proxmox backend), remembered after removal. */
+    private final java.util.Map<String, String> lxcNames = new java.util.concurrent.ConcurrentHashMap<>();
 
     private Daemon(Path dist, String extraConfig, String extraNetworkYaml) throws IOException {
         executable = dist.resolve("bin/pve-cri");
@@ -82,12 +86,15 @@ public final class Daemon implements AutoCloseable {
         hostNetns = "pvecri-e2e-" + root.getFileName().toString().substring(4);
         Host.run(Duration.ofSeconds(30), List.of("ip", "netns", "add", hostNetns));
         Host.run(Duration.ofSeconds(30), List.of("ip", "-n", hostNetns, "link", "set", "lo", "up"));
-        Files.writeString(config, """
-                socket: %s
-                stateDir: %s
+        pve = PveTarget.selected() ? PveTarget.start(root) : null;
+        String backend = pve != null ? pve.yaml() : """
                 backend: lxc
                 lxc:
                   logLevel: WARN
+                """;
+        Files.writeString(config, """
+                socket: %s
+                stateDir: %s
                 metrics:
                   listen: "127.0.0.1:0"
                 log:
@@ -96,6 +103,7 @@ public final class Daemon implements AutoCloseable {
                   hostNetns: /run/netns/%s
                   masquerade: false
                 """.formatted(socket, stateDir, hostNetns)
+                .replace("metrics:\n", backend + "metrics:\n")
                 + extraNetworkYaml.lines().map(l -> "  " + l + "\n").reduce("", String::concat) + extraConfig);
     }
 
@@ -156,7 +164,31 @@ public final class Daemon implements AutoCloseable {
 
     /** The lxcpath under which the daemon keeps one LXC container per CRI container. */
     public Path lxcPath() {
-        return stateDir.resolve("lxc");
+        return pve != null ? pve.lxcPath() : stateDir.resolve("lxc");
+    }
+
+    /**
+     * The LXC name of a container: its id on the lxc backend, its CT's VMID on the proxmox backend
+     * (read from the daemon's mapping, and remembered so it can still be checked after removal).
+     */
+    public String lxcName(String containerId) {
+        if (pve == null) {
+            return containerId;
+        }
+        Path record = stateDir.resolve("proxmox/containers").resolve(containerId);
+        try {
+            if (Files.exists(record)) {
+                lxcNames.put(containerId, Files.readString(record).strip().split("\\s+")[0]);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return lxcNames.getOrDefault(containerId, containerId);
+    }
+
+    /** The PVE node (the emulator, or a real node from the environment) on the proxmox backend. */
+    public java.util.Optional<PveTarget> pve() {
+        return java.util.Optional.ofNullable(pve);
     }
 
     /** Parent of the pod log directories made by {@link Pods}. */
@@ -371,9 +403,18 @@ public final class Daemon implements AutoCloseable {
         } catch (RuntimeException | AssertionError e) {
             leftover("cleanup through the CRI failed: " + e);
         }
-        for (String name : safeLxcContainers()) {
-            leftover("LXC container " + name + " outlived RemovePodSandbox of every pod; destroying it");
-            Host.destroyLxcContainer(lxcPath(), name);
+        if (pve != null) {
+            try {
+                pve.containerCts().forEach(ct -> leftover("PVE CT " + ct.vmid() + " (" + ct.name()
+                        + ") outlived RemovePodSandbox of every pod; destroying it"));
+            } catch (RuntimeException e) {
+                leftover("cannot list the PVE CTs: " + e);
+            }
+        } else {
+            for (String name : safeLxcContainers()) {
+                leftover("LXC container " + name + " outlived RemovePodSandbox of every pod; destroying it");
+                Host.destroyLxcContainer(lxcPath(), name);
+            }
         }
         try {
             stopGracefully();
@@ -386,6 +427,18 @@ public final class Daemon implements AutoCloseable {
         for (Path mount : Host.mountsUnder(root)) {
             leftover("mount " + mount + " was left after all pods were removed and the daemon stopped; unmounting it");
             Host.run(Duration.ofSeconds(30), List.of("umount", "-l", mount.toString()));
+        }
+        if (pve != null) {
+            try {
+                pve.destroyAll(); // the image templates are expected to stay; everything else was reported above
+            } catch (RuntimeException e) {
+                leftover("cannot clean up the PVE CTs: " + e);
+            }
+            pve.close();
+            for (Path mount : Host.mountsUnder(root)) {
+                leftover("mount " + mount + " was left after the PVE emulator stopped; unmounting it");
+                Host.run(Duration.ofSeconds(30), List.of("umount", "-l", mount.toString()));
+            }
         }
         if (!leftovers.isEmpty()) {
             printLog();

@@ -44,12 +44,12 @@ class DaemonRestartIT {
         long killedAt = nowNanos();
 
         assertFalse(process.isAlive());
-        assertEquals("RUNNING", Host.lxcState(process.lxcPath(), ticker).orElse("<unknown>"));
-        assertEquals("RUNNING", Host.lxcState(process.lxcPath(), exiter).orElse("<unknown>"),
+        assertEquals("RUNNING", Host.lxcState(process.lxcPath(), process.lxcName(ticker)).orElse("<unknown>"));
+        assertEquals("RUNNING", Host.lxcState(process.lxcPath(), process.lxcName(exiter)).orElse("<unknown>"),
                 "the exiter must still run right after the crash (it sleeps 5 s)");
         long sizeAtCrash = Files.size(tickerLog);
         Wait.until("the exiter to stop while the daemon is down", Duration.ofSeconds(30),
-                () -> Host.lxcState(process.lxcPath(), exiter).map("STOPPED"::equals).orElse(false));
+                () -> Host.lxcState(process.lxcPath(), process.lxcName(exiter)).map("STOPPED"::equals).orElse(false));
         Wait.until("the ticker's log to grow while the daemon is down", Duration.ofSeconds(10),
                 () -> size(tickerLog) > sizeAtCrash);
         long restartedAt = nowNanos();
@@ -85,22 +85,22 @@ class DaemonRestartIT {
         assertEquals("alive\n", pods.execOk(id, "echo", "alive"));
         pods.stop(id, 1);
         assertEquals(ContainerState.CONTAINER_EXITED, pods.status(id).getState());
-        assertTrue(Host.lxcInitPid(process.lxcPath(), id).isEmpty(), "the LXC container must have stopped");
+        assertTrue(Host.lxcInitPid(process.lxcPath(), process.lxcName(id)).isEmpty(), "the LXC container must have stopped");
     }
 
     @Test
     void gracefulShutdownLeavesContainersRunning() {
         Pod pod = pods.run("graceful");
         String id = pod.start(pods.sleeper("app"));
-        long pid = Host.requireInitPid(process.lxcPath(), id);
+        long pid = Host.requireInitPid(process.lxcPath(), process.lxcName(id));
 
         process.stopGracefully();
 
         assertFalse(process.isAlive());
-        assertEquals("RUNNING", Host.lxcState(process.lxcPath(), id).orElse("<unknown>"));
+        assertEquals("RUNNING", Host.lxcState(process.lxcPath(), process.lxcName(id)).orElse("<unknown>"));
         process.restart();
         assertEquals(ContainerState.CONTAINER_RUNNING, pods.status(id).getState());
-        assertEquals(pid, Host.requireInitPid(process.lxcPath(), id), "the same process runs on");
+        assertEquals(pid, Host.requireInitPid(process.lxcPath(), process.lxcName(id)), "the same process runs on");
         assertEquals(PodSandboxState.SANDBOX_READY, pod.status().getState());
     }
 

@@ -164,7 +164,7 @@ class GpuIT {
         assertEquals("fake cuda\n", pods.execOk(a, "cat", cuda.toString()));
         assertNotEquals(0, pods.exec(a, "sh", "-c", "echo x > " + cuda).getExitCode(), "driver files are read-only");
         assertNotEquals(0, pods.exec(a, "ls", libDir.resolve("libunrelated.so.1").toString()).getExitCode());
-        String lxcConfig = Files.readString(daemon.lxcPath().resolve(a).resolve("config"));
+        String lxcConfig = Files.readString(daemon.lxcPath().resolve(daemon.lxcName(a)).resolve("config"));
         assertTrue(lxcConfig.contains("devices.allow = c 195:0 rwm"), lxcConfig);
 
         ListGpuAllocationsResponse held = allocations();
@@ -229,7 +229,7 @@ class GpuIT {
     void aContainerOverItsShareWithPolicyStopIsStoppedWithTheReason() throws Exception {
         Pod pod = pods.run(gpuPod("gpu-q", Map.of("pve-cri.io/gpu-memory-mib", "256", "pve-cri.io/gpu-policy", "stop")));
         String id = pod.start(pods.sleeper("main"));
-        long pid = Host.requireInitPid(daemon.lxcPath(), id);
+        long pid = Host.requireInitPid(daemon.lxcPath(), daemon.lxcName(id));
         try {
             // NVML reports the container's init using 512 MiB: over its 256 MiB share for 2 samples.
             program("process 0 %d %d 10\n".formatted(pid, 512L * 1024 * 1024));

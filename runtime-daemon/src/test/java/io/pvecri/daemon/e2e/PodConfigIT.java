@@ -81,7 +81,7 @@ class PodConfigIT {
         String id = pod.start(ctr);
         pods.awaitState(id, ContainerState.CONTAINER_RUNNING);
 
-        long init = Host.requireInitPid(daemon.daemon().lxcPath(), id);
+        long init = Host.requireInitPid(daemon.daemon().lxcPath(), daemon.daemon().lxcName(id));
         assertEquals(Files.readSymbolicLink(Path.of("/proc/self/ns/net")), Files.readSymbolicLink(Path.of("/proc/" + init + "/ns/net")));
         assertEquals(Files.readSymbolicLink(Path.of("/proc/self/ns/ipc")), Files.readSymbolicLink(Path.of("/proc/" + init + "/ns/ipc")));
         assertEquals(Files.readString(Path.of("/proc/sys/kernel/hostname")), pods.execOk(id, "hostname"),

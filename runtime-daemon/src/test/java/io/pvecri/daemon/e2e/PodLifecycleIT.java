@@ -101,7 +101,7 @@ class PodLifecycleIT {
         pod.stop();
 
         assertEquals(ContainerState.CONTAINER_EXITED, pods.status(container).getState());
-        assertTrue(Host.lxcInitPid(daemon.daemon().lxcPath(), container).isEmpty(),
+        assertTrue(Host.lxcInitPid(daemon.daemon().lxcPath(), daemon.daemon().lxcName(container)).isEmpty(),
                 "the container's LXC init must be gone once its pod is stopped");
     }
 
@@ -128,12 +128,12 @@ class PodLifecycleIT {
         String container = pod.start(pods.sleeper("sleeper"));
         pods.awaitState(container, ContainerState.CONTAINER_RUNNING);
         Path lxcPath = daemon.daemon().lxcPath();
-        assertTrue(Host.lxcContainers(lxcPath).contains(container), "a running container has an LXC container");
+        assertTrue(Host.lxcContainers(lxcPath).contains(daemon.daemon().lxcName(container)), "a running container has an LXC container");
 
         pod.remove();
 
         assertEquals(Set.of(), pods.containerIds(containerFilter().setPodSandboxId(pod.id())));
         assertStatus(Status.Code.NOT_FOUND, () -> pods.status(container));
-        assertFalse(Host.lxcContainers(lxcPath).contains(container), "LXC container must be destroyed with its pod");
+        assertFalse(Host.lxcContainers(lxcPath).contains(daemon.daemon().lxcName(container)), "LXC container must be destroyed with its pod");
     }
 }

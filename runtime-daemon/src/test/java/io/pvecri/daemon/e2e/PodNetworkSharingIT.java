@@ -51,8 +51,8 @@ class PodNetworkSharingIT {
     @Test
     void containersOfAPodShareOneNetworkNamespaceOfTheirOwn() {
         Path lxcPath = daemon.daemon().lxcPath();
-        String serverNet = Host.netNamespace(Host.requireInitPid(lxcPath, server));
-        String clientNet = Host.netNamespace(Host.requireInitPid(lxcPath, client));
+        String serverNet = Host.netNamespace(Host.requireInitPid(lxcPath, daemon.daemon().lxcName(server)));
+        String clientNet = Host.netNamespace(Host.requireInitPid(lxcPath, daemon.daemon().lxcName(client)));
 
         assertEquals(serverNet, clientNet, "both containers' init processes are in the pod's network namespace");
         assertNotEquals(Host.netNamespace(ProcessHandle.current().pid()), serverNet,
@@ -70,8 +70,8 @@ class PodNetworkSharingIT {
         ExecSyncResponse r = pods.exec(outsider, 10, FETCH);
 
         assertNotEquals(0, r.getExitCode(), () -> "another pod reached the server: " + r.getStdout().toStringUtf8());
-        assertNotEquals(Host.netNamespace(Host.requireInitPid(daemon.daemon().lxcPath(), outsider)),
-                Host.netNamespace(Host.requireInitPid(daemon.daemon().lxcPath(), client)));
+        assertNotEquals(Host.netNamespace(Host.requireInitPid(daemon.daemon().lxcPath(), daemon.daemon().lxcName(outsider))),
+                Host.netNamespace(Host.requireInitPid(daemon.daemon().lxcPath(), daemon.daemon().lxcName(client))));
     }
 
     @Test
