@@ -97,6 +97,11 @@ public final class Main {
         try {
             Daemon.serve(cfg, shimBinary());
             return 0;
+        } catch (ConfigException e) {
+            // Settings that parse but that this host cannot honour (checked at start: storage).
+            err.println("pve-cri: configuration error: " + e.getMessage());
+            Log.get(Main.class).warn("daemon.config_rejected", "error", e.getMessage());
+            return 2;
         } catch (Exception e) {
             err.println("pve-cri: cannot serve: " + e.getMessage());
             Log.get(Main.class).error("daemon.failed", e);

@@ -41,7 +41,8 @@ public final class ConfigLoader {
     // The file's shape; every field optional. Jackson fills these by field name.
     record FileConfig(Path socket, Path stateDir, String backend, FileLxc lxc, FileMetrics metrics,
                       FileLog log, FileRuntime runtime, FileStreaming streaming, NetworkSection.FileNetwork network,
-                      FileImages images, Map<String, FileRegistry> registries, GpuSection.FileGpu gpu) {}
+                      FileImages images, Map<String, FileRegistry> registries, GpuSection.FileGpu gpu,
+                      StorageSection.FileStorage storage) {}
 
     record FileImages(String platform, Integer maxConcurrentDownloads, Integer connectTimeoutSeconds,
                       Integer progressTimeoutSeconds, Integer pullTimeoutSeconds) {}
@@ -124,7 +125,8 @@ public final class ConfigLoader {
         return new DaemonConfig(socket.normalize(), state.normalize(), backend,
                 new DaemonConfig.Lxc(lxcPath.normalize(), lxcLevel), new DaemonConfig.Metrics(listen), level,
                 new DaemonConfig.Runtime(driver, stopSignal, execLimit), streaming(fc.streaming()),
-                NetworkSection.parse(fc.network()), images(fc), GpuSection.parse(fc.gpu(), state.normalize()));
+                NetworkSection.parse(fc.network()), images(fc), GpuSection.parse(fc.gpu(), state.normalize()),
+                StorageSection.parse(fc.storage(), state.normalize()));
     }
 
     private static DaemonConfig.Images images(FileConfig fc) throws ConfigException {
@@ -212,7 +214,7 @@ public final class ConfigLoader {
         Path path = file;
         if (path == null) {
             if (!Files.isRegularFile(DEFAULT_FILE)) {
-                return new FileConfig(null, null, null, null, null, null, null, null, null, null, null, null);
+                return new FileConfig(null, null, null, null, null, null, null, null, null, null, null, null, null);
             }
             path = DEFAULT_FILE;
         }
@@ -224,10 +226,10 @@ public final class ConfigLoader {
                 .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
         try {
             if (Files.size(path) == 0) {
-                return new FileConfig(null, null, null, null, null, null, null, null, null, null, null, null);
+                return new FileConfig(null, null, null, null, null, null, null, null, null, null, null, null, null);
             }
             FileConfig fc = yaml.readValue(path.toFile(), FileConfig.class);
-            return fc == null ? new FileConfig(null, null, null, null, null, null, null, null, null, null, null, null) : fc;
+            return fc == null ? new FileConfig(null, null, null, null, null, null, null, null, null, null, null, null, null) : fc;
         } catch (UnrecognizedPropertyException e) {
             String known = e.getKnownPropertyIds().stream().map(String::valueOf).sorted().collect(Collectors.joining(", "));
             throw new ConfigException(path + ": unknown key '" + pathOf(e) + "' (known keys here: " + known + ")");
