@@ -9,8 +9,11 @@ set -euo pipefail
 # addressing tests run Debian's dnsmasq (dnsmasq-base) as the LAN's DHCP server.
 # Registry pull tests run Debian's docker-registry on 127.0.0.1, htpasswd (apache2-utils) makes its
 # basic-auth users, and skopeo is the reference the pull benchmark is compared with.
+# Rootfs formats (docs/storage.md): e2fsprogs (mkfs.ext4 -d, debugfs) builds the raw format's
+# ext4 image files; zfs-fuse is the ZFS the zfs format is tested with (pools on sparse files, no
+# kernel module needed; kernel ZFS from zfsutils-linux works the same for production).
 packages=(lxc iproute2 util-linux mount gcc libc6-dev busybox-static nftables containernetworking-plugins iptables
-  docker-registry apache2-utils skopeo dnsmasq-base)
+  docker-registry apache2-utils skopeo dnsmasq-base e2fsprogs zfs-fuse)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -25,6 +28,23 @@ if [ "${#missing[@]}" -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The zfs-fuse daemon serves every ZFS command and mount; the zfs format tests need it running.
+# With systemd the package's service is used; elsewhere (containers, CI sandboxes without an init
+# system) it is started here. It needs /dev/fuse.
+zfs_ready() { zpool list >/dev/null 2>&1; }
+if ! zfs_ready; then
+  if [ ! -e /dev/fuse ]; then
+    echo "setup-host: /dev/fuse does not exist: zfs-fuse cannot run (modprobe fuse); the zfs format tests will fail" >&2
+  elif [ -d /run/systemd/system ]; then
+    systemctl start zfs-fuse.service || echo "setup-host: systemctl start zfs-fuse failed" >&2
+  else
+    mkdir -p /var/run/zfs /var/lock/zfs
+    zfs-fuse --pidfile /var/run/zfs-fuse.pid || echo "setup-host: zfs-fuse did not start" >&2
+  fi
+  for _ in $(seq 50); do zfs_ready && break; sleep 0.2; done
+  zfs_ready || echo "setup-host: zfs-fuse is not answering (zpool list fails); the zfs format tests will fail" >&2
 fi
 
 # JDK 25: Debian 12 has no package for it.
