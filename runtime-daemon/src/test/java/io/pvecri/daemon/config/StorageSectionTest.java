@@ -60,6 +60,14 @@ class StorageSectionTest {
     }
 
     @Test
+    void theExampleConfigLoads() throws Exception {
+        Path example = Path.of("../deploy/config/config.yaml");
+        StorageSection.Settings s = ConfigLoader.load(example, ConfigLoader.Overrides.none()).storage();
+        assertEquals(StorageSection.Format.DIR, s.format());
+        assertEquals(Path.of("/var/lib/pve-cri/rootfs/raw"), s.raw().dir());
+    }
+
+    @Test
     void badFormatAndUnknownKeysAreRefused() {
         assertTrue(error("storage: {format: btrfs}").startsWith("storage.format: 'btrfs' is not one of dir, zfs, raw"));
         assertTrue(error("storage: {format: zfs, zfs: {pool: tank}}").contains("unknown key 'storage.zfs.pool'"));
