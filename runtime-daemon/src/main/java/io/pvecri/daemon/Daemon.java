@@ -192,7 +192,9 @@ public final class Daemon {
         try {
             rootfs.recover(containerImages, imageTrees);
         } catch (io.pvecri.daemon.rootfs.RootfsException e) {
-            throw new IOException("recovering the " + rootfs.name() + " root file systems failed: " + e.getMessage(), e);
+            // The daemon still serves: what failed concerns some containers or images only
+            // (they fail to start or to be removed with the same error until it is fixed).
+            LOG.warn("recovery.rootfs_failed", "format", rootfs.name(), "error", e.getMessage());
         }
         try (var dirs = Files.list(containersDir)) {
             for (Path d : dirs.toList()) {

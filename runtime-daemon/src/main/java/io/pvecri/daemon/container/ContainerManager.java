@@ -419,7 +419,7 @@ public final class ContainerManager {
                 errors.add("destroy " + backend.name() + " container: " + e.getMessage());
             }
             if (errors.isEmpty()) {
-                // Only once the backend let go of it: the rootfs may still be mounted in there.
+                // The root file system can only go once the backend container using it is gone.
                 try {
                     rootfsFormat.release(r.id());
                 } catch (RootfsException e) {

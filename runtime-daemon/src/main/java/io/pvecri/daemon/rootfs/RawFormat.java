@@ -178,20 +178,26 @@ public final class RawFormat implements RootfsFormat {
                 }
             }
             Set<String> needed = new HashSet<>(users.values());
+            // One image's trouble must not stop the others' recovery: failures are collected.
+            List<String> failures = new java.util.ArrayList<>();
             for (String hex : needed) {
                 synchronized (lock(hex)) {
-                    if (!Files.exists(imageFile(hex))) {
-                        Path tree = treeByHex.get(hex);
-                        if (tree == null) {
-                            LOG.warn("recovery.raw_image_missing", "image", hex, "note",
-                                    "containers of an image no longer in the store cannot start; remove them");
-                            continue;
+                    try {
+                        if (!Files.exists(imageFile(hex))) {
+                            Path tree = treeByHex.get(hex);
+                            if (tree == null) {
+                                LOG.warn("recovery.raw_image_missing", "image", hex, "note",
+                                        "containers of an image no longer in the store cannot start; remove them");
+                                continue;
+                            }
+                            ensureFile(hex, tree);
                         }
-                        ensureFile(hex, tree);
-                    }
-                    if (!Mounts.isMounted(mountPoint(hex))) {
-                        ensureMounted(hex);
-                        LOG.info("recovery.raw_image_mounted", "image", hex);
+                        if (!Mounts.isMounted(mountPoint(hex))) {
+                            ensureMounted(hex);
+                            LOG.info("recovery.raw_image_mounted", "image", hex);
+                        }
+                    } catch (RootfsException e) {
+                        failures.add(e.getMessage());
                     }
                 }
             }
@@ -200,7 +206,11 @@ public final class RawFormat implements RootfsFormat {
                 if (!needed.contains(hex)) {
                     synchronized (lock(hex)) {
                         LOG.warn("recovery.raw_unused_mount", "path", m);
-                        unmountPath(m, imageFile(hex));
+                        try {
+                            unmountPath(m, imageFile(hex));
+                        } catch (RootfsException e) {
+                            failures.add(e.getMessage());
+                        }
                     }
                 }
             }
@@ -221,6 +231,9 @@ public final class RawFormat implements RootfsFormat {
                         Files.deleteIfExists(f);
                     }
                 }
+            }
+            if (!failures.isEmpty()) {
+                throw new RootfsException(RootfsException.Reason.FAILED, "raw format recovery: " + String.join("; ", failures));
             }
             observer.done(name(), "recover", System.nanoTime() - t0, null);
         } catch (IOException e) {

@@ -30,9 +30,15 @@ final class Tools {
                 .findFirst();
     }
 
+    /** Runs argv; a bare tool name is looked up as {@link #find} does (not only in the daemon's PATH). */
     static Command.Result run(Duration timeout, List<String> argv) throws RootfsException {
+        List<String> resolved = argv;
+        if (!argv.getFirst().contains("/")) {
+            resolved = new java.util.ArrayList<>(argv);
+            resolved.set(0, find(argv.getFirst()).map(Path::toString).orElse(argv.getFirst()));
+        }
         try {
-            return Command.run(argv, timeout);
+            return Command.run(resolved, timeout);
         } catch (IOException e) {
             throw new RootfsException(RootfsException.Reason.FAILED, "cannot run " + argv.getFirst() + ": " + e.getMessage(), e);
         }

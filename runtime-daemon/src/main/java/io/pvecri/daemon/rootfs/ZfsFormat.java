@@ -193,20 +193,26 @@ public final class ZfsFormat implements RootfsFormat {
                 usedImages.add(Tools.imageHex(id));
             }
             Set<String> clones = new HashSet<>();
+            // One dataset's trouble must not stop the others' recovery: failures are collected.
+            List<String> failures = new ArrayList<>();
             for (String[] row : table(List.of(zfs, "list", "-H", "-o", "name,mounted", "-t", "filesystem", "-r", containersRoot()))) {
                 if (row.length < 2 || !row[0].startsWith(containersRoot() + "/")) {
                     continue;
                 }
                 String id = row[0].substring(containersRoot().length() + 1);
-                if (!containers.containsKey(id)) {
-                    LOG.warn("recovery.zfs_orphan_clone_destroyed", "dataset", row[0]);
-                    destroy(row[0], false, Tools.isHex64(id) ? writableLayer(id) : null);
-                    continue;
-                }
-                clones.add(id);
-                if (!row[1].equals("yes")) {
-                    Tools.require("mounting " + row[0], zfs, "mount", row[0]);
-                    LOG.info("recovery.zfs_clone_mounted", "dataset", row[0]);
+                try {
+                    if (!containers.containsKey(id)) {
+                        LOG.warn("recovery.zfs_orphan_clone_destroyed", "dataset", row[0]);
+                        destroy(row[0], false, Tools.isHex64(id) ? writableLayer(id) : null);
+                        continue;
+                    }
+                    clones.add(id);
+                    if (!row[1].equals("yes")) {
+                        Tools.require("mounting " + row[0], zfs, "mount", row[0]);
+                        LOG.info("recovery.zfs_clone_mounted", "dataset", row[0]);
+                    }
+                } catch (RootfsException e) {
+                    failures.add(e.getMessage());
                 }
             }
             for (String id : containers.keySet()) {
@@ -236,6 +242,9 @@ public final class ZfsFormat implements RootfsFormat {
             }
             removeStrayDirs(mountRoot.resolve("containers"), clones);
             removeStrayDirs(mountRoot.resolve("images"), Set.of());
+            if (!failures.isEmpty()) {
+                throw new RootfsException(RootfsException.Reason.FAILED, "zfs format recovery: " + String.join("; ", failures));
+            }
             observer.done(name(), "recover", System.nanoTime() - t0, null);
         } catch (RootfsException e) {
             observer.done(name(), "recover", System.nanoTime() - t0, e);
