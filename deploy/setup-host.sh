@@ -10,8 +10,11 @@ set -euo pipefail
 # Registry pull tests run Debian's docker-registry on 127.0.0.1, htpasswd (apache2-utils) makes its
 # basic-auth users, and skopeo is the reference the pull benchmark is compared with.
 # The PVE emulator unpacks CT templates with tar (zstd, xz-utils: .tar.zst/.tar.xz templates).
+# Rootfs formats (docs/storage.md): e2fsprogs (mkfs.ext4 -d, debugfs) builds the raw format's
+# ext4 image files; zfs-fuse is the ZFS the zfs format is tested with (pools on sparse files, no
+# kernel module needed; kernel ZFS from zfsutils-linux works the same for production).
 packages=(lxc iproute2 util-linux mount gcc libc6-dev busybox-static nftables containernetworking-plugins iptables
-  docker-registry apache2-utils skopeo dnsmasq-base zstd xz-utils)
+  docker-registry apache2-utils skopeo dnsmasq-base zstd xz-utils e2fsprogs zfs-fuse)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -40,6 +43,23 @@ for f in /etc/subuid /etc/subgid; do
     echo "setup-host: added root:100000:65536 to $f"
   fi
 done
+
+# The zfs-fuse daemon serves every ZFS command and mount; the zfs format tests need it running.
+# With systemd the package's service is used; elsewhere (containers, CI sandboxes without an init
+# system) it is started here. It needs /dev/fuse.
+zfs_ready() { zpool list >/dev/null 2>&1; }
+if ! zfs_ready; then
+  if [ ! -e /dev/fuse ]; then
+    echo "setup-host: /dev/fuse does not exist: zfs-fuse cannot run (modprobe fuse); the zfs format tests will fail" >&2
+  elif [ -d /run/systemd/system ]; then
+    systemctl start zfs-fuse.service || echo "setup-host: systemctl start zfs-fuse failed" >&2
+  else
+    mkdir -p /var/run/zfs /var/lock/zfs
+    zfs-fuse --pidfile /var/run/zfs-fuse.pid || echo "setup-host: zfs-fuse did not start" >&2
+  fi
+  for _ in $(seq 50); do zfs_ready && break; sleep 0.2; done
+  zfs_ready || echo "setup-host: zfs-fuse is not answering (zpool list fails); the zfs format tests will fail" >&2
+fi
 
 # JDK 25: Debian 12 has no package for it.
 jdk=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}

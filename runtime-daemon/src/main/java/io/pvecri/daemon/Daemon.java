@@ -20,6 +20,9 @@ import io.pvecri.daemon.metrics.MetricsServer;
 import io.pvecri.daemon.metrics.NetworkMetrics;
 import io.pvecri.network.PodNetworks;
 import io.pvecri.daemon.metrics.RpcMetricsInterceptor;
+import io.pvecri.daemon.metrics.RootfsMetrics;
+import io.pvecri.daemon.rootfs.RootfsFormat;
+import io.pvecri.daemon.rootfs.RootfsFormats;
 import io.pvecri.daemon.pod.PodManager;
 import io.pvecri.daemon.pod.PodNamespaces;
 import io.pvecri.daemon.pod.SandboxRecord;
@@ -89,6 +92,8 @@ public final class Daemon {
         podStore.load();
         ctrStore.load();
 
+        RootfsFormat rootfs = RootfsFormats.open(cfg.storage(), cfg.stateDir(), cfg.containersDir(),
+                new RootfsMetrics(registry), ctrStore.all().size());
         NetworkMetrics networkMetrics = new NetworkMetrics(registry);
         PodNetworks network = PodNetworks.open(cfg.network(), cfg.stateDir().resolve("network"), networkMetrics);
         networkMetrics.pollBridges(network);
@@ -98,11 +103,11 @@ public final class Daemon {
         GpuDevices gpus = GpuDevices.open(cfg.gpu());
         ContainerManager containers = new ContainerManager(ctrStore, pods::byId, pods::files, namespaces, images, backend,
                 cfg.containersDir(), shimBinary, cfg.runtime().defaultStopSignal(), cfg.runtime().execOutputLimitBytes(),
-                new ResourceControl(cgroups), gpus);
+                new ResourceControl(cgroups), gpus, rootfs);
         pods.bind(new PodContainers(containers));
         gpus.bind(containers);
 
-        recover(pods, containers, ctrStore, backend, images, cfg.containersDir());
+        recover(pods, containers, ctrStore, backend, images, cfg.containersDir(), rootfs);
         gpus.start(ctrStore.all().stream().map(ContainerRecord::id).collect(java.util.stream.Collectors.toSet()));
         new GpuMetrics(registry, gpus.service()).poll(cfg.gpu().config().sampleInterval());
 
@@ -113,7 +118,7 @@ public final class Daemon {
         RegistryPuller puller = new RegistryPuller(images, cfg.images().registryConfig(), new ImagePullMetrics(registry));
         GrpcServer grpc = new GrpcServer(cfg.socket(),
                 CriServices.create(pods, containers, backend, images, cfg.stateDir(), cfg.imagesDir(), cfg.containersDir(), startedAt,
-                        streaming, puller, () -> GpuReport.of(gpus.service())),
+                        streaming, puller, () -> GpuReport.of(gpus.service()), rootfs),
                 new RpcMetricsInterceptor(registry));
         MetricsServer metrics = null;
         if (cfg.metrics().listen() != null) {
@@ -165,7 +170,7 @@ public final class Daemon {
      * owns (orphans of a crash mid-create), and image reference counts.
      */
     private static void recover(PodManager pods, ContainerManager containers, RecordStore<ContainerRecord> ctrStore,
-                                ContainerBackend backend, ImageStore images, Path containersDir) throws IOException {
+                                ContainerBackend backend, ImageStore images, Path containersDir, RootfsFormat rootfs) throws IOException {
         pods.reconcile();
         Set<String> inBackend = backend.list();
         containers.reconcile(inBackend);
@@ -176,6 +181,24 @@ public final class Daemon {
                 LOG.warn("recovery.orphan_container_destroyed", "id", name);
                 backend.destroy(name);
             }
+        }
+        // Before orphan directories go: the format unmounts and destroys what orphans had.
+        Map<String, String> containerImages = new HashMap<>();
+        ctrStore.all().forEach(r -> containerImages.put(r.id(), r.imageId()));
+        Map<String, Path> imageTrees = new HashMap<>();
+        for (var image : images.list()) {
+            try {
+                imageTrees.put(image.id(), images.rootfs(image.id()));
+            } catch (io.pvecri.image.ImageNotFoundException e) {
+                // removed meanwhile
+            }
+        }
+        try {
+            rootfs.recover(containerImages, imageTrees);
+        } catch (io.pvecri.daemon.rootfs.RootfsException e) {
+            // The daemon still serves: what failed concerns some containers or images only
+            // (they fail to start or to be removed with the same error until it is fixed).
+            LOG.warn("recovery.rootfs_failed", "format", rootfs.name(), "error", e.getMessage());
         }
         try (var dirs = Files.list(containersDir)) {
             for (Path d : dirs.toList()) {

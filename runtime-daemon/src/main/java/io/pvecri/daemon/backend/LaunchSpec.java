@@ -10,8 +10,11 @@ import java.util.List;
  *
  * @param id             container id (also the backend's container name)
  * @param hostname       hostname when the UTS namespace is not shared
- * @param imageRootfs    read-only unpacked image tree (overlay lower dir)
- * @param upperDir       the container's writable layer (overlay upper dir)
+ * @param imageId        the image's id ({@code sha256:<hex>}), for backends that keep images themselves
+ * @param imageRootfs    the unpacked image tree in pve-cri's image store (read-only; also what a
+ *                       backend with a storage of its own copies from)
+ * @param rootfs         the container's root file system as prepared by the configured rootfs
+ *                       format (storage.format): an overlay or a ready directory
  * @param shimDir        host dir mounted at /.pve-cri (init binary, spec, status files)
  * @param logDir         host dir mounted at /.pve-cri/log, or null when the container has no log
  * @param shmDir         host tmpfs mounted at /dev/shm (the pod's), or null
@@ -24,12 +27,11 @@ import java.util.List;
  *                       that describe containers in their own terms (Proxmox: template per image,
  *                       tags, description, cores/memory)
  */
-public record LaunchSpec(String id, String hostname, Path imageRootfs, Path upperDir, Path shimDir, Path logDir,
+public record LaunchSpec(String id, String hostname, String imageId, Path imageRootfs, Rootfs rootfs, Path shimDir, Path logDir,
                          Path shmDir, Namespaces namespaces, List<BindMount> mounts, List<Device> devices,
                          boolean privileged, List<String> cgroupLines, Meta meta) {
 
     /**
-     * @param imageId       the image's id (config digest, {@code sha256:...})
      * @param podId         the sandbox id
      * @param podName       the pod's name
      * @param podNamespace  the pod's namespace
@@ -37,8 +39,32 @@ public record LaunchSpec(String id, String hostname, Path imageRootfs, Path uppe
      * @param stopSignal    the signal that asks the main process to stop
      * @param resources     CPU and memory limits as requested (CRI semantics: 0 = unset)
      */
-    public record Meta(String imageId, String podId, String podName, String podNamespace, String containerName,
+    public record Meta(String podId, String podName, String podNamespace, String containerName,
                        int stopSignal, io.pvecri.daemon.cgroup.Resources resources) {}
+
+    /**
+     * What the backend mounts as the container's {@code /}: an overlay of a read-only lower
+     * directory and the container's writable upper directory ({@code dir} and {@code raw}
+     * formats), or a directory that already is the container's own writable tree (a ZFS clone).
+     */
+    public sealed interface Rootfs permits Rootfs.Overlay, Rootfs.Directory {
+        /** The host directory the container's writes land in (its writable layer). */
+        Path writableRoot();
+
+        record Overlay(Path lower, Path upper) implements Rootfs {
+            @Override
+            public Path writableRoot() {
+                return upper;
+            }
+        }
+
+        record Directory(Path path) implements Rootfs {
+            @Override
+            public Path writableRoot() {
+                return path;
+            }
+        }
+    }
 
     /** A namespace is either shared from a file (pod-level), the host's, or private to the container. */
     public sealed interface Ns permits Ns.Shared, Ns.Host, Ns.Private {

@@ -120,6 +120,83 @@ final class Bench {
         return 0;
     }
 
+    /**
+     * Times what CreateContainer and RemoveContainer spend on the root file system, per format,
+     * without a daemon: {@code count} times {@code prepare} then {@code release} of a container
+     * rootfs for the same image tree, after one cold round that also builds the image's artefact
+     * (ZFS dataset + snapshot, ext4 file). For raw it also times rounds while another container
+     * holds the image mounted (no mount/unmount per round). Everything made is removed at the end.
+     *
+     * @param tree    an unpacked image tree (e.g. {@code <stateDir>/images/<hex>/rootfs})
+     * @param dataset the ZFS dataset to work below (zfs only)
+     */
+    static int rootfs(String format, int count, Path tree, String dataset, PrintStream out) throws Exception {
+        if (!Files.isDirectory(tree)) {
+            throw new IOException("--tree " + tree + " is not a directory (give an unpacked image tree)");
+        }
+        Path work = Files.createTempDirectory(Path.of("/tmp"), "pvecri-bench-rootfs-");
+        String image = "sha256:" + java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                .digest(tree.toAbsolutePath().toString().getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        Path containers = Files.createDirectories(work.resolve("containers"));
+        io.pvecri.daemon.rootfs.RootfsFormat f = switch (format) {
+            case "dir" -> new io.pvecri.daemon.rootfs.DirFormat(containers, io.pvecri.daemon.rootfs.RootfsFormat.Observer.NONE);
+            case "raw" -> new io.pvecri.daemon.rootfs.RawFormat(work.resolve("raw"), containers, 10,
+                    io.pvecri.daemon.rootfs.RootfsFormat.Observer.NONE);
+            case "zfs" -> {
+                if (dataset == null) {
+                    throw new IOException("--dataset POOL/NAME is needed for the zfs format");
+                }
+                yield io.pvecri.daemon.rootfs.ZfsFormat.open(dataset, work.resolve("zfs"), io.pvecri.daemon.rootfs.RootfsFormat.Observer.NONE);
+            }
+            default -> throw new IOException("--format must be dir, zfs or raw");
+        };
+        try {
+            io.pvecri.daemon.util.FileTrees.Usage size = io.pvecri.daemon.util.FileTrees.usage(tree);
+            out.printf("format=%s tree=%s (%.1f MiB, %d inodes) rounds=%d%n", format, tree, size.bytes() / 1048576.0, size.inodes(), count);
+            long c0 = System.nanoTime();
+            f.prepare(benchId(0), image, tree);
+            long c1 = System.nanoTime();
+            f.release(benchId(0));
+            long c2 = System.nanoTime();
+            out.printf("cold (builds the image artefact): prepare %.1f ms, release %.1f ms%n", (c1 - c0) / 1e6, (c2 - c1) / 1e6);
+            rounds(f, image, tree, count, 1, "warm", out);
+            if (format.equals("raw")) {
+                f.prepare(benchId(999), image, tree); // holds the image mounted
+                try {
+                    rounds(f, image, tree, count, 1000, "warm, image already mounted by another container", out);
+                } finally {
+                    f.release(benchId(999));
+                }
+            }
+        } finally {
+            f.imageRemoved(image);
+            f.recover(java.util.Map.of(), java.util.Map.of());
+            io.pvecri.daemon.util.FileTrees.delete(work);
+        }
+        return 0;
+    }
+
+    private static void rounds(io.pvecri.daemon.rootfs.RootfsFormat f, String image, Path tree, int count, int base,
+                               String label, PrintStream out) throws Exception {
+        long[] prepare = new long[count], release = new long[count], total = new long[count];
+        for (int i = 0; i < count; i++) {
+            long t0 = System.nanoTime();
+            f.prepare(benchId(base + i), image, tree);
+            long t1 = System.nanoTime();
+            f.release(benchId(base + i));
+            long t2 = System.nanoTime();
+            prepare[i] = t1 - t0;
+            release[i] = t2 - t1;
+            total[i] = t2 - t0;
+        }
+        out.printf("%s: prepare median %.1f ms p90 %.1f ms | release median %.1f ms p90 %.1f ms | prepare+release median %.1f ms p90 %.1f ms%n",
+                label, median(prepare), p90(prepare), median(release), p90(release), median(total), p90(total));
+    }
+
+    private static String benchId(int n) {
+        return String.format("%064x", n + 1);
+    }
+
     static long rssKiB(long pid) throws IOException {
         for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"))) {
             if (line.startsWith("VmRSS:")) {

@@ -48,6 +48,8 @@ public final class Main {
                                          time fresh daemons from exec to their first answered RPC
               bench lifecycle            run N pods against a running daemon; RPC medians and daemon RSS
                   --socket PATH --image IMAGE [--pods N]
+              bench rootfs               time container rootfs prepare+release per storage format (no daemon)
+                  --format dir|zfs|raw --tree UNPACKED_IMAGE_DIR [--count N] [--dataset POOL/NAME (zfs)]
               version                    print the version
               help                       this text
 
@@ -120,6 +122,11 @@ public final class Main {
         try {
             Daemon.serve(cfg, shimBinary());
             return 0;
+        } catch (ConfigException e) {
+            // Settings that parse but that this host cannot honour (checked at start: storage).
+            err.println("pve-cri: configuration error: " + e.getMessage());
+            Log.get(Main.class).warn("daemon.config_rejected", "error", e.getMessage());
+            return 2;
         } catch (Exception e) {
             err.println("pve-cri: cannot serve: " + e.getMessage());
             Log.get(Main.class).error("daemon.failed", e);
@@ -147,9 +154,9 @@ public final class Main {
 
     private static int bench(List<String> argv, PrintStream out, PrintStream err) throws Args.UsageException {
         if (argv.isEmpty()) {
-            throw new Args.UsageException("bench needs a subcommand: startup or lifecycle");
+            throw new Args.UsageException("bench needs a subcommand: startup, lifecycle or rootfs");
         }
-        Args a = Args.parse(argv.subList(1, argv.size()), Set.of("socket", "image", "pods", "runs", "config"));
+        Args a = Args.parse(argv.subList(1, argv.size()), Set.of("socket", "image", "pods", "runs", "config", "format", "tree", "count", "dataset"));
         try {
             return switch (argv.getFirst()) {
                 case "startup" -> Bench.startup(Path.of(System.getProperty("pvecri.home", "."), "bin", "pve-cri"),
@@ -157,13 +164,25 @@ public final class Main {
                         a.flags.containsKey("config") ? Path.of(a.flags.get("config")) : null, out);
                 case "lifecycle" -> Bench.lifecycle(Path.of(a.flags.getOrDefault("socket", DEFAULT_SOCKET)),
                         a.flags.getOrDefault("image", "busybox:latest"), Integer.parseInt(a.flags.getOrDefault("pods", "20")), out);
+                case "rootfs" -> {
+                    Log.configure("warn");
+                    if (!a.flags.containsKey("tree")) {
+                        throw new Args.UsageException("bench rootfs needs --tree DIR (an unpacked image tree)");
+                    }
+                    yield Bench.rootfs(a.flags.getOrDefault("format", "dir"), Integer.parseInt(a.flags.getOrDefault("count", "20")),
+                            Path.of(a.flags.get("tree")), a.flags.get("dataset"), out);
+                }
                 default -> throw new Args.UsageException("unknown bench subcommand '" + argv.getFirst() + "'");
             };
-        } catch (java.io.IOException | RuntimeException e) {
+        } catch (Exception e) {
+            if (e instanceof Args.UsageException u) {
+                throw u;
+            }
+            if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+                return 1;
+            }
             err.println("pve-cri: bench failed: " + e.getMessage());
-            return 1;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
             return 1;
         }
     }

@@ -42,7 +42,7 @@ public final class ConfigLoader {
     record FileConfig(Path socket, Path stateDir, String backend, FileLxc lxc, FileMetrics metrics,
                       FileLog log, FileRuntime runtime, FileStreaming streaming, NetworkSection.FileNetwork network,
                       FileImages images, Map<String, FileRegistry> registries, GpuSection.FileGpu gpu,
-                      ProxmoxSection.FileProxmox proxmox) {}
+                      ProxmoxSection.FileProxmox proxmox, StorageSection.FileStorage storage) {}
 
     record FileImages(String platform, Integer maxConcurrentDownloads, Integer connectTimeoutSeconds,
                       Integer progressTimeoutSeconds, Integer pullTimeoutSeconds) {}
@@ -130,7 +130,17 @@ public final class ConfigLoader {
         return new DaemonConfig(socket.normalize(), state.normalize(), backend,
                 new DaemonConfig.Lxc(lxcPath.normalize(), lxcLevel), new DaemonConfig.Metrics(listen), level,
                 new DaemonConfig.Runtime(driver, stopSignal, execLimit), streaming(fc.streaming()),
-                NetworkSection.parse(fc.network()), images(fc), GpuSection.parse(fc.gpu(), state.normalize()), proxmox);
+                NetworkSection.parse(fc.network()), images(fc), GpuSection.parse(fc.gpu(), state.normalize()), proxmox,
+                storage(fc, backend, state.normalize()));
+    }
+
+    private static StorageSection.Settings storage(FileConfig fc, DaemonConfig.Backend backend, Path state) throws ConfigException {
+        StorageSection.Settings storage = StorageSection.parse(fc.storage(), state);
+        if (backend == DaemonConfig.Backend.PROXMOX && storage.format() != StorageSection.Format.DIR) {
+            throw new ConfigException("storage.format: '" + storage.format().name().toLowerCase(Locale.ROOT)
+                    + "' is for the lxc backend; with backend: proxmox every CT's rootfs is a linked clone on proxmox.rootfsStorage");
+        }
+        return storage;
     }
 
     private static DaemonConfig.Images images(FileConfig fc) throws ConfigException {
@@ -218,7 +228,7 @@ public final class ConfigLoader {
         Path path = file;
         if (path == null) {
             if (!Files.isRegularFile(DEFAULT_FILE)) {
-                return new FileConfig(null, null, null, null, null, null, null, null, null, null, null, null, null);
+                return new FileConfig(null, null, null, null, null, null, null, null, null, null, null, null, null, null);
             }
             path = DEFAULT_FILE;
         }
@@ -230,10 +240,10 @@ public final class ConfigLoader {
                 .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
         try {
             if (Files.size(path) == 0) {
-                return new FileConfig(null, null, null, null, null, null, null, null, null, null, null, null, null);
+                return new FileConfig(null, null, null, null, null, null, null, null, null, null, null, null, null, null);
             }
             FileConfig fc = yaml.readValue(path.toFile(), FileConfig.class);
-            return fc == null ? new FileConfig(null, null, null, null, null, null, null, null, null, null, null, null, null) : fc;
+            return fc == null ? new FileConfig(null, null, null, null, null, null, null, null, null, null, null, null, null, null) : fc;
         } catch (UnrecognizedPropertyException e) {
             String known = e.getKnownPropertyIds().stream().map(String::valueOf).sorted().collect(Collectors.joining(", "));
             throw new ConfigException(path + ": unknown key '" + pathOf(e) + "' (known keys here: " + known + ")");

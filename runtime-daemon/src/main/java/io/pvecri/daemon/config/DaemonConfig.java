@@ -26,11 +26,12 @@ import java.util.Map;
  * @param images     registry pulls: platform, timeouts, parallelism, per-registry settings (docs/images.md)
  * @param gpu        GPU discovery, allocation and quota enforcement (docs/gpu.md)
  * @param proxmox    the Proxmox VE node, with {@code backend: proxmox} (docs/proxmox.md); null otherwise
+ * @param storage    how container root file systems are made: dir, zfs or raw (docs/storage.md)
  */
 public record DaemonConfig(Path socket, Path stateDir, Backend backend, Lxc lxc, Metrics metrics,
                            String logLevel, Runtime runtime, Streaming streaming,
                            io.pvecri.network.NetworkConfig network, Images images, GpuSection.Settings gpu,
-                           ProxmoxSection.Settings proxmox) {
+                           ProxmoxSection.Settings proxmox, StorageSection.Settings storage) {
 
     public enum Backend { LXC, PROXMOX }
 

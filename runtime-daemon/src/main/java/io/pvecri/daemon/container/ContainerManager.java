@@ -7,6 +7,8 @@ import io.pvecri.daemon.config.Signals;
 import io.pvecri.daemon.errors.CriException;
 import io.pvecri.daemon.pod.PodNamespaces;
 import io.pvecri.daemon.pod.SandboxRecord;
+import io.pvecri.daemon.rootfs.RootfsException;
+import io.pvecri.daemon.rootfs.RootfsFormat;
 import io.pvecri.daemon.state.RecordStore;
 import io.pvecri.daemon.util.Command;
 import io.pvecri.daemon.util.FileTrees;
@@ -57,13 +59,14 @@ public final class ContainerManager {
     private final int execOutputLimit;
     private final ResourceControl resources;
     private final DeviceAllocator deviceAllocator;
+    private final RootfsFormat rootfsFormat;
     private final Map<String, String> reservedNames = new ConcurrentHashMap<>();
     private final Map<String, Object> locks = new ConcurrentHashMap<>();
 
     public ContainerManager(RecordStore<ContainerRecord> store, Function<String, Optional<SandboxRecord>> sandboxes,
                             Function<String, List<io.pvecri.daemon.pod.PodFiles.File>> podFiles, PodNamespaces namespaces, ImageStore images, ContainerBackend backend, Path containersDir,
                             Path shimBinary, String defaultStopSignal, int execOutputLimit, ResourceControl resources,
-                            DeviceAllocator deviceAllocator) {
+                            DeviceAllocator deviceAllocator, RootfsFormat rootfsFormat) {
         this.store = store;
         this.sandboxes = sandboxes;
         this.podFiles = podFiles;
@@ -76,6 +79,7 @@ public final class ContainerManager {
         this.execOutputLimit = execOutputLimit;
         this.resources = resources;
         this.deviceAllocator = deviceAllocator;
+        this.rootfsFormat = rootfsFormat;
     }
 
     /** Registers names of recovered records so duplicates stay refused after a restart. */
@@ -148,24 +152,43 @@ public final class ContainerManager {
             process = withEnv(process, grant.get().env());
         }
 
+        // The container holds its image from here on: the image cannot be removed (and its
+        // rootfs artefact dropped) while the container is being made.
+        try {
+            images.acquire(image.id());
+            undo.push(() -> images.release(image.id()));
+        } catch (ImageCacheException e) {
+            throw CriException.notFound("image " + image.id() + " disappeared while creating the container: " + e.getMessage());
+        }
+
         Path dir = containersDir.resolve(id);
         ShimFiles shim = new ShimFiles(dir.resolve("shim"));
-        Path upper = dir.resolve("upper");
         try {
             undo.push(() -> FileTrees.delete(dir));
-            Files.createDirectories(upper);
             Files.createDirectories(shim.logMount());
-            Files.createDirectories(upper.resolve(".pve-cri"));
             Files.copy(shimBinary, shim.binary(), StandardCopyOption.REPLACE_EXISTING);
             shim.binary().toFile().setExecutable(true, false);
             process.writeTo(shim.spec());
         } catch (IOException e) {
             throw CriException.internal("cannot prepare the container directory " + dir + ": " + e.getMessage(), e);
         }
+        LaunchSpec.Rootfs rootfs;
+        try {
+            rootfs = rootfsFormat.prepare(id, image.id(), imageRootfs);
+            undo.push(() -> rootfsFormat.release(id));
+        } catch (RootfsException e) {
+            throw rootfsFailure("cannot prepare the " + rootfsFormat.name() + " root file system of container " + id, e);
+        }
+        try {
+            // Mount point of the shim's directory, in the container's writable layer.
+            Files.createDirectories(rootfs.writableRoot().resolve(".pve-cri"));
+        } catch (IOException e) {
+            throw CriException.internal("cannot prepare the root file system " + rootfs.writableRoot() + ": " + e.getMessage(), e);
+        }
 
         var nsOpts = sandboxNamespaceOptions(sandbox);
         PodNamespaces.Paths ns = namespaces.paths(sandbox.id());
-        LaunchSpec spec = new LaunchSpec(id, sandbox.hostname(), imageRootfs, upper, shim.dir(),
+        LaunchSpec spec = new LaunchSpec(id, sandbox.hostname(), image.id(), imageRootfs, rootfs, shim.dir(),
                 logPath.map(Path::getParent).orElse(null),
                 nsOpts.hostIpc() ? null : ns.shm(),
                 new LaunchSpec.Namespaces(
@@ -175,19 +198,13 @@ public final class ContainerManager {
                         config.getLinux().getSecurityContext().getNamespaceOptions().getPid() == NamespaceMode.NODE
                                 ? new LaunchSpec.Ns.Host() : new LaunchSpec.Ns.Private()),
                 mounts, devices, config.getLinux().getSecurityContext().getPrivileged(), cgroupLines,
-                new LaunchSpec.Meta(image.id(), sandbox.id(), sandbox.name(), sandbox.namespace(), config.getMetadata().getName(),
+                new LaunchSpec.Meta(sandbox.id(), sandbox.name(), sandbox.namespace(), config.getMetadata().getName(),
                         stopSignal(image), resources.requested(res)));
         try {
             undo.push(() -> backend.destroy(id));
             backend.create(spec);
         } catch (IOException e) {
             throw CriException.internal("backend " + backend.name() + " could not create container " + id + ": " + e.getMessage(), e);
-        }
-        try {
-            images.acquire(image.id());
-            undo.push(() -> images.release(image.id()));
-        } catch (ImageCacheException e) {
-            throw CriException.notFound("image " + image.id() + " disappeared while creating the container: " + e.getMessage());
         }
         int stopSignal = stopSignal(image);
         String imageRef = image.repoDigests().isEmpty() ? image.id() : image.repoDigests().getFirst();
@@ -410,10 +427,20 @@ public final class ContainerManager {
             } catch (IOException e) {
                 errors.add("destroy " + backend.name() + " container: " + e.getMessage());
             }
-            try {
-                FileTrees.delete(containersDir.resolve(r.id()));
-            } catch (IOException e) {
-                errors.add("delete " + containersDir.resolve(r.id()) + ": " + e.getMessage());
+            if (errors.isEmpty()) {
+                // The root file system can only go once the backend container using it is gone.
+                try {
+                    rootfsFormat.release(r.id());
+                } catch (RootfsException e) {
+                    errors.add("release the " + rootfsFormat.name() + " root file system: " + e.getMessage());
+                }
+            }
+            if (errors.isEmpty()) {
+                try {
+                    FileTrees.delete(containersDir.resolve(r.id()));
+                } catch (IOException e) {
+                    errors.add("delete " + containersDir.resolve(r.id()) + ": " + e.getMessage());
+                }
             }
             if (!errors.isEmpty()) {
                 LOG.warn("container.remove_failed", "id", r.id(), "errors", String.join("; ", errors));
@@ -577,12 +604,20 @@ public final class ContainerManager {
 
     /** Live stats of a running container (empty for others) and its writable layer usage. */
     public ResourceControl.Stats stats(ContainerRecord r) {
-        FileTrees.Usage layer = FileTrees.usage(containersDir.resolve(r.id()).resolve("upper"));
+        FileTrees.Usage layer = rootfsFormat.writableUsage(r.id());
         return resources.stats(r.state() == ContainerRecord.State.RUNNING ? r.initPid() : 0, layer);
     }
 
-    public Path upperDir(String id) {
-        return containersDir.resolve(id).resolve("upper");
+    /** The host directory of the container's writable layer (upper dir or ZFS clone). */
+    public Path writableLayer(String id) {
+        return rootfsFormat.writableLayer(id);
+    }
+
+    private static CriException rootfsFailure(String what, RootfsException e) {
+        return switch (e.reason()) {
+            case NO_SPACE -> new CriException.ResourceExhausted(what + ": " + e.getMessage());
+            case IN_USE, FAILED -> CriException.internal(what + ": " + e.getMessage(), e);
+        };
     }
 
     // ---- recovery -----------------------------------------------------------------------

@@ -20,7 +20,10 @@ final class LxcConfigWriter {
     List<String> lines(LaunchSpec s) {
         List<String> c = new ArrayList<>();
         c.add("# Written by pve-cri for container " + s.id() + "; do not edit, it is rewritten on create.");
-        c.add("lxc.rootfs.path = overlay:" + s.imageRootfs() + ":" + s.upperDir());
+        c.add("lxc.rootfs.path = " + switch (s.rootfs()) {
+            case LaunchSpec.Rootfs.Overlay o -> "overlay:" + o.lower() + ":" + o.upper();
+            case LaunchSpec.Rootfs.Directory d -> "dir:" + d.path();
+        });
         namespace(c, "net", s.namespaces().net());
         namespace(c, "ipc", s.namespaces().ipc());
         namespace(c, "uts", s.namespaces().uts());

@@ -127,7 +127,7 @@ public final class ProxmoxBackend implements ContainerBackend {
             throw new IOException("privileged containers are not supported by the proxmox backend: PVE CTs run unprivileged");
         }
         long started = System.nanoTime();
-        int template = templates.ensure(spec.meta().imageId(), spec.imageRootfs());
+        int template = templates.ensure(spec.imageId(), spec.imageRootfs());
         LxcApi lxc = client.lxc(s.node());
         int vmid = -1;
         try {
@@ -169,7 +169,7 @@ public final class ProxmoxBackend implements ContainerBackend {
                 .with("swap", 0)
                 .with("tags", s.tag() + ";pod-" + m.podId().substring(0, 12))
                 .with("description", "pve-cri container " + spec.id() + "\npod: " + m.podNamespace() + "/" + m.podName()
-                        + " (" + m.podId() + ")\ncontainer: " + m.containerName() + "\nimage: " + m.imageId());
+                        + " (" + m.podId() + ")\ncontainer: " + m.containerName() + "\nimage: " + spec.imageId());
         if (r.cpuQuota() > 0 && r.cpuPeriod() > 0) {
             double cpus = (double) r.cpuQuota() / r.cpuPeriod();
             p = p.with("cpulimit", String.format(java.util.Locale.ROOT, "%.2f", Math.min(8192, cpus)))

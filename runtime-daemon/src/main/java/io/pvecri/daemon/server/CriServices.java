@@ -19,10 +19,11 @@ public final class CriServices {
     public static List<BindableService> create(PodManager pods, ContainerManager containers, ContainerBackend backend,
                                                ImageStore images, Path stateDir, Path imagesDir, Path containersDir,
                                                Instant startedAt, StreamingService streaming, RegistryPuller puller,
-                                               java.util.function.Supplier<io.pvecri.proto.admin.v1.ListGpuAllocationsResponse> gpuAllocations) {
+                                               java.util.function.Supplier<io.pvecri.proto.admin.v1.ListGpuAllocationsResponse> gpuAllocations,
+                                               io.pvecri.daemon.rootfs.RootfsFormat rootfsFormat) {
         return List.of(
                 new RuntimeServiceImpl(pods, containers, backend, new PodStatsReader(containers), streaming),
-                new ImageServiceImpl(images, imagesDir, containersDir, puller),
+                new ImageServiceImpl(images, imagesDir, containersDir, puller, rootfsFormat),
                 new AdminServiceImpl(images, backend.name(), stateDir, startedAt, gpuAllocations));
     }
 }

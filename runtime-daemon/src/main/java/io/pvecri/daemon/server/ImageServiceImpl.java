@@ -4,6 +4,8 @@ import io.pvecri.daemon.util.Times;
 import io.pvecri.proto.cri.v1.Int64Value;
 import io.grpc.stub.StreamObserver;
 import io.pvecri.daemon.errors.CriException;
+import io.pvecri.daemon.rootfs.RootfsException;
+import io.pvecri.daemon.rootfs.RootfsFormat;
 import io.pvecri.daemon.util.FileTrees;
 import io.pvecri.daemon.util.Log;
 import io.pvecri.image.FsUsage;
@@ -44,12 +46,14 @@ final class ImageServiceImpl extends ImageServiceGrpc.ImageServiceImplBase {
     private final Path imagesDir;
     private final Path containersDir;
     private final RegistryPuller puller;
+    private final RootfsFormat rootfsFormat;
 
-    ImageServiceImpl(ImageStore images, Path imagesDir, Path containersDir, RegistryPuller puller) {
+    ImageServiceImpl(ImageStore images, Path imagesDir, Path containersDir, RegistryPuller puller, RootfsFormat rootfsFormat) {
         this.images = images;
         this.imagesDir = imagesDir;
         this.containersDir = containersDir;
         this.puller = puller;
+        this.rootfsFormat = rootfsFormat;
     }
 
     @Override
@@ -120,6 +124,7 @@ final class ImageServiceImpl extends ImageServiceGrpc.ImageServiceImplBase {
             try {
                 ImageRecord removed = images.remove(ref);
                 LOG.info("image.removed", "id", removed.id(), "tags", String.join(",", removed.repoTags()));
+                imageRemoved(removed.id());
             } catch (ImageNotFoundException e) {
                 // Idempotent, as CRI asks: an image that is already gone is fine.
             }
@@ -127,12 +132,31 @@ final class ImageServiceImpl extends ImageServiceGrpc.ImageServiceImplBase {
         });
     }
 
+    /**
+     * Drops the rootfs format's artefact of an image that left the store (ZFS dataset, ext4
+     * file). On failure the RPC fails; the artefact of an image no longer in the store is
+     * removed at the next daemon start in any case (RootfsFormat.recover).
+     */
+    private void imageRemoved(String imageId) {
+        try {
+            rootfsFormat.imageRemoved(imageId);
+        } catch (RootfsException e) {
+            LOG.warn("image.rootfs_artefact_not_removed", "id", imageId, "format", rootfsFormat.name(), "error", e.getMessage());
+            throw CriException.internal("image " + imageId + " was removed but its " + rootfsFormat.name()
+                    + " rootfs artefact could not be (it is removed at the next daemon start): " + e.getMessage(), e);
+        }
+    }
+
     @Override
     public void imageFsInfo(ImageFsInfoRequest req, StreamObserver<ImageFsInfoResponse> out) {
         Rpc.unary("ImageFsInfo", out, () -> {
             long ts = Times.nowNanos();
-            FsUsage img = images.usage();
-            FileTrees.Usage ctr = FileTrees.usage(containersDir);
+            FsUsage store = images.usage();
+            FileTrees.Usage artefacts = rootfsFormat.imageUsage();
+            FsUsage img = new FsUsage(store.mountpoint(), store.usedBytes() + artefacts.bytes(), store.inodesUsed() + artefacts.inodes());
+            FileTrees.Usage inDir = FileTrees.usage(containersDir);
+            FileTrees.Usage outside = rootfsFormat.layersOutsideContainersDir();
+            FileTrees.Usage ctr = new FileTrees.Usage(inDir.bytes() + outside.bytes(), inDir.inodes() + outside.inodes());
             return ImageFsInfoResponse.newBuilder()
                     .addImageFilesystems(FilesystemUsage.newBuilder().setTimestamp(ts)
                             .setFsId(FilesystemIdentifier.newBuilder().setMountpoint(img.mountpoint().toString()))

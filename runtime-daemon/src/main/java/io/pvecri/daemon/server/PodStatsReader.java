@@ -40,7 +40,7 @@ final class PodStatsReader {
                 continue;
             }
             ResourceControl.Stats s = containers.stats(r);
-            per.add(CriMapper.containerStats(r, s, containers.upperDir(r.id()).toString()));
+            per.add(CriMapper.containerStats(r, s, containers.writableLayer(r.id()).toString()));
             cpu += s.cpuCoreNanos();
             ws += s.workingSetBytes();
             usage += s.usageBytes();

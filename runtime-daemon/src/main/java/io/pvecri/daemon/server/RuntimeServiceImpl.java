@@ -262,7 +262,7 @@ final class RuntimeServiceImpl extends RuntimeServiceGrpc.RuntimeServiceImplBase
     }
 
     private ContainerStats stats(ContainerRecord r) {
-        return CriMapper.containerStats(r, containers.stats(r), containers.upperDir(r.id()).toString());
+        return CriMapper.containerStats(r, containers.stats(r), containers.writableLayer(r.id()).toString());
     }
 
     @Override

@@ -22,12 +22,26 @@ import org.junit.jupiter.api.extension.TestExecutionExceptionHandler;
  */
 public final class DaemonExtension implements BeforeAllCallback, AfterAllCallback, TestExecutionExceptionHandler,
         LifecycleMethodExecutionExceptionHandler {
+    private final java.util.function.Supplier<String> extraConfig;
     private Daemon daemon;
     private Pods pods;
 
+    public DaemonExtension() {
+        this(() -> "");
+    }
+
+    /**
+     * A daemon whose config file gets {@code extraConfig} (whole top-level YAML sections, e.g. a
+     * {@code storage:} block), asked for when the daemon starts (so it may name things another
+     * extension made first).
+     */
+    public DaemonExtension(java.util.function.Supplier<String> extraConfig) {
+        this.extraConfig = extraConfig;
+    }
+
     @Override
     public void beforeAll(ExtensionContext context) {
-        daemon = Daemon.start();
+        daemon = Daemon.start(extraConfig.get());
         try {
             daemon.importBusybox();
         } catch (RuntimeException | Error e) {

@@ -16,13 +16,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class NodeConfigEditsTest {
 
     private static LaunchSpec spec(List<LaunchSpec.BindMount> mounts, List<LaunchSpec.Device> devices) {
-        return new LaunchSpec("c0ffee", "web", Path.of("/img"), Path.of("/upper"), Path.of("/state/containers/c0ffee/shim"),
+        return new LaunchSpec("c0ffee", "web", "sha256:" + "a".repeat(64), Path.of("/img"),
+                new LaunchSpec.Rootfs.Overlay(Path.of("/img"), Path.of("/upper")), Path.of("/state/containers/c0ffee/shim"),
                 Path.of("/var/log/pods/ns_web_uid/app"), Path.of("/state/ns/p1/shm"),
                 new LaunchSpec.Namespaces(new LaunchSpec.Ns.Shared(Path.of("/state/ns/p1/net")),
                         new LaunchSpec.Ns.Shared(Path.of("/state/ns/p1/ipc")), new LaunchSpec.Ns.Shared(Path.of("/state/ns/p1/uts")),
                         new LaunchSpec.Ns.Private()),
                 mounts, devices, false, List.of(),
-                new LaunchSpec.Meta("sha256:" + "a".repeat(64), "p1".repeat(8), "web", "default", "app", 15, Resources.none()));
+                new LaunchSpec.Meta("p1".repeat(8), "web", "default", "app", 15, Resources.none()));
     }
 
     @Test
