@@ -13,6 +13,7 @@ import io.pvecri.daemon.gpu.GpuDevices;
 import io.pvecri.daemon.gpu.GpuReport;
 import io.pvecri.daemon.lxc.LxcBackend;
 import io.pvecri.daemon.metrics.GpuMetrics;
+import io.pvecri.daemon.metrics.ImageGcMetrics;
 import io.pvecri.daemon.metrics.ImagePullMetrics;
 import io.pvecri.daemon.metrics.MetricsServer;
 import io.pvecri.daemon.metrics.NetworkMetrics;
@@ -29,6 +30,8 @@ import io.pvecri.daemon.streaming.StreamingService;
 import io.pvecri.daemon.util.AtomicFiles;
 import io.pvecri.daemon.util.FileTrees;
 import io.pvecri.daemon.util.Log;
+import io.pvecri.image.DiskUsageSource;
+import io.pvecri.image.ImageGc;
 import io.pvecri.image.ImageStore;
 import io.pvecri.image.RegistryPuller;
 
@@ -99,6 +102,14 @@ public final class Daemon {
         gpus.bind(containers);
 
         recover(pods, containers, ctrStore, backend, images, cfg.containersDir());
+        // Parts that keep per-image artefacts register an io.pvecri.image.ImageRemovalListener here
+        // (images.addRemovalListener) before the GC starts and requests are served.
+        ImageGc imageGc = new ImageGc(images, cfg.images().gc(), DiskUsageSource.of(images.root()),
+                new ImageGcMetrics(registry));
+        imageGc.start(); // after recover(): reference counts are right
+        LOG.info("image.gc_started", "high_percent", cfg.images().gc().highThresholdPercent(),
+                "low_percent", cfg.images().gc().lowThresholdPercent(), "interval_s", cfg.images().gc().interval().toSeconds(),
+                "threshold_enabled", cfg.images().gc().thresholdEnabled());
         gpus.start(ctrStore.all().stream().map(ContainerRecord::id).collect(java.util.stream.Collectors.toSet()));
         new GpuMetrics(registry, gpus.service()).poll(cfg.gpu().config().sampleInterval());
 
@@ -108,7 +119,7 @@ public final class Daemon {
         streaming.start();
         RegistryPuller puller = new RegistryPuller(images, cfg.images().registryConfig(), new ImagePullMetrics(registry));
         GrpcServer grpc = new GrpcServer(cfg.socket(),
-                CriServices.create(pods, containers, backend, images, cfg.stateDir(), cfg.imagesDir(), cfg.containersDir(), startedAt,
+                CriServices.create(pods, containers, backend, images, imageGc, cfg.stateDir(), cfg.imagesDir(), cfg.containersDir(), startedAt,
                         streaming, puller, () -> GpuReport.of(gpus.service())),
                 new RpcMetricsInterceptor(registry));
         MetricsServer metrics = null;
@@ -132,6 +143,7 @@ public final class Daemon {
                 metricsRef.close();
             }
             try {
+                imageGc.close();
                 images.close();
                 lock.release();
             } catch (Exception e) {

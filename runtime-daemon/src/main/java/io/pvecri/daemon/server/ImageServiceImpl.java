@@ -5,10 +5,10 @@ import io.pvecri.proto.cri.v1.Int64Value;
 import io.grpc.stub.StreamObserver;
 import io.pvecri.daemon.errors.CriException;
 import io.pvecri.daemon.util.FileTrees;
-import io.pvecri.daemon.util.Log;
 import io.pvecri.image.FsUsage;
-import io.pvecri.image.ImageNotFoundException;
+import io.pvecri.image.ImageGc;
 import io.pvecri.image.ImageRecord;
+import io.pvecri.image.ImageNotFoundException;
 import io.pvecri.image.ImageStore;
 import io.pvecri.image.PullResult;
 import io.pvecri.image.RegistryAuth;
@@ -38,15 +38,16 @@ import java.util.List;
 
 /** CRI ImageService over the image cache: registry pulls, imported images, removal, usage. */
 final class ImageServiceImpl extends ImageServiceGrpc.ImageServiceImplBase {
-    private static final Log LOG = Log.get(ImageServiceImpl.class);
 
     private final ImageStore images;
+    private final ImageGc gc;
     private final Path imagesDir;
     private final Path containersDir;
     private final RegistryPuller puller;
 
-    ImageServiceImpl(ImageStore images, Path imagesDir, Path containersDir, RegistryPuller puller) {
+    ImageServiceImpl(ImageStore images, ImageGc gc, Path imagesDir, Path containersDir, RegistryPuller puller) {
         this.images = images;
+        this.gc = gc;
         this.imagesDir = imagesDir;
         this.containersDir = containersDir;
         this.puller = puller;
@@ -110,6 +111,11 @@ final class ImageServiceImpl extends ImageServiceGrpc.ImageServiceImplBase {
         });
     }
 
+    /**
+     * Removes the image and the blobs no other image uses, as a garbage collection run of trigger
+     * {@code remove_image} (logged and counted by metrics.ImageGcMetrics; removal listeners told).
+     * An image containers use is FailedPrecondition.
+     */
     @Override
     public void removeImage(RemoveImageRequest req, StreamObserver<RemoveImageResponse> out) {
         Rpc.unary("RemoveImage", out, () -> {
@@ -118,8 +124,7 @@ final class ImageServiceImpl extends ImageServiceGrpc.ImageServiceImplBase {
                 throw CriException.invalid("image must not be empty");
             }
             try {
-                ImageRecord removed = images.remove(ref);
-                LOG.info("image.removed", "id", removed.id(), "tags", String.join(",", removed.repoTags()));
+                gc.removeImage(ref);
             } catch (ImageNotFoundException e) {
                 // Idempotent, as CRI asks: an image that is already gone is fine.
             }

@@ -22,12 +22,23 @@ import org.junit.jupiter.api.extension.TestExecutionExceptionHandler;
  */
 public final class DaemonExtension implements BeforeAllCallback, AfterAllCallback, TestExecutionExceptionHandler,
         LifecycleMethodExecutionExceptionHandler {
+    private final java.util.function.Supplier<Daemon> starter;
     private Daemon daemon;
     private Pods pods;
 
+    /** A daemon started with {@link Daemon#start()}. */
+    public DaemonExtension() {
+        this(Daemon::start);
+    }
+
+    /** A daemon started by {@code starter}, e.g. {@code () -> Daemon.start(extraConfig)}. */
+    public DaemonExtension(java.util.function.Supplier<Daemon> starter) {
+        this.starter = starter;
+    }
+
     @Override
     public void beforeAll(ExtensionContext context) {
-        daemon = Daemon.start();
+        daemon = starter.get();
         try {
             daemon.importBusybox();
         } catch (RuntimeException | Error e) {
