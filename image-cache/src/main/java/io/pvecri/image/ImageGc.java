@@ -226,19 +226,16 @@ public final class ImageGc implements AutoCloseable {
             return new GcResult(trigger, true, removed, reclaimed, Duration.ofNanos(System.nanoTime() - t0),
                     before, before, wanted, errors);
         }
-        for (GcPolicy.Planned p : plan) {
-            String hex = p.image().id().substring(p.image().id().indexOf(':') + 1);
-            try {
-                Optional<GcResult.Removed> r = store.collect(hex, onlySuperseded);
-                if (r.isPresent()) {
-                    removed.add(r.get());
-                    reclaimed += r.get().reclaimedBytes();
-                    listener.imageCollected(trigger, r.get().image(), r.get().reclaimedBytes());
-                }
-            } catch (ImageStoreIoException e) {
-                errors.add(e.getMessage());
-                listener.gcFailed(trigger, e.getMessage());
-            }
+        List<String> hexes = plan.stream().map(p -> p.image().id().substring(p.image().id().indexOf(':') + 1)).toList();
+        ImageStore.Collected collected = store.collect(hexes, onlySuperseded);
+        for (GcResult.Removed r : collected.removed()) {
+            removed.add(r);
+            reclaimed += r.reclaimedBytes();
+            listener.imageCollected(trigger, r.image(), r.reclaimedBytes());
+        }
+        for (String e : collected.errors()) {
+            errors.add(e);
+            listener.gcFailed(trigger, e);
         }
         DiskUsage after = null;
         if (before != null) {

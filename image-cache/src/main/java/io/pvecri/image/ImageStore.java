@@ -569,32 +569,48 @@ public final class ImageStore implements AutoCloseable {
             if (pinnedImages.containsKey(removed.hex())) {
                 throw new ImageInUseException(removed.id(), 0, "an import of this image is in progress; retry later");
             }
-            detached = detach(removed);
+            Detachment d = detachAll(List.of(removed));
+            if (!d.failures().isEmpty()) {
+                throw d.failures().getFirst();
+            }
+            detached = d.detached().getFirst();
         } finally {
             lock.unlock();
         }
         return finishRemoval(detached);
     }
 
+    /** What a garbage collection removal did: the images removed, in order, and the failures. */
+    record Collected(List<GcResult.Removed> removed, List<String> errors) {
+    }
+
     /**
-     * Garbage collection's removal: removes image {@code hex} if it is still eligible now (no
-     * container references it, no pull or import holds it, and, with {@code onlySuperseded},
-     * it is still superseded). Empty when it is not (it changed since the snapshot).
+     * Garbage collection's removal: removes, in order, those of the images (64-hex ids) that are
+     * still eligible now (no container references it, no pull or import holds it, and, with
+     * {@code onlySuperseded}, it is still superseded); the others changed since the snapshot
+     * and are skipped. One directory fsync covers all of them.
      */
-    Optional<GcResult.Removed> collect(String hex, boolean onlySuperseded) throws ImageStoreIoException {
+    Collected collect(List<String> hexes, boolean onlySuperseded) {
         requireOpen();
-        Detached detached;
+        Detachment detachment;
         lock.lock();
         try {
-            StoredImage s = images.get(hex);
-            if (s == null || s.references() > 0 || pinnedImages.containsKey(hex) || (onlySuperseded && !s.superseded())) {
-                return Optional.empty();
+            List<StoredImage> eligible = new ArrayList<>();
+            for (String hex : new LinkedHashSet<>(hexes)) {
+                StoredImage s = images.get(hex);
+                if (s != null && s.references() == 0 && !pinnedImages.containsKey(hex) && (!onlySuperseded || s.superseded())) {
+                    eligible.add(s);
+                }
             }
-            detached = detach(s);
+            detachment = detachAll(eligible);
         } finally {
             lock.unlock();
         }
-        return Optional.of(finishRemoval(detached));
+        List<GcResult.Removed> removed = new ArrayList<>();
+        for (Detached d : detachment.detached()) {
+            removed.add(finishRemoval(d));
+        }
+        return new Collected(removed, detachment.failures().stream().map(Throwable::getMessage).toList());
     }
 
     /** Every image as garbage collection sees it, with blob sizes. */
@@ -630,35 +646,58 @@ public final class ImageStore implements AutoCloseable {
     private record Detached(StoredImage image, Path trash, long blobBytes) {
     }
 
+    /** Images taken out, in order, and those whose directory could not be moved away (still in the store). */
+    private record Detachment(List<Detached> detached, List<ImageStoreIoException> failures) {
+    }
+
     /**
-     * Takes {@code removed} out of the store: its directory is moved to tmp/ (atomically), its
-     * record forgotten, and blobs no other image uses or an import holds are deleted. Caller holds
-     * the lock and has checked that the image may go.
+     * Takes images out of the store: each one's directory is moved to tmp/ (atomically; one fsync
+     * of images/ for all), its record forgotten, and the blobs no remaining image uses and no
+     * import holds are deleted (a blob is counted for the image whose removal frees it). Caller
+     * holds the lock and has checked that the images may go.
      */
-    private Detached detach(StoredImage removed) throws ImageStoreIoException {
-        Path trash;
-        try {
-            trash = layout.tmp().resolve("remove-" + removed.hex() + "-" + System.nanoTime());
-            Files.move(layout.imageDir(removed.hex()), trash, StandardCopyOption.ATOMIC_MOVE);
-            FileTrees.fsyncDirectory(layout.images());
-        } catch (IOException e) {
-            throw new ImageStoreIoException("cannot remove image " + removed.id() + " from " + layout.images(), e);
-        }
-        images.remove(removed.hex());
-        Set<Digest> unused = new HashSet<>(removed.blobDigests());
-        unused.removeAll(pinnedBlobs.keySet());
-        images.values().forEach(i -> unused.removeAll(i.blobDigests()));
-        long blobBytes = 0;
-        for (Digest d : unused) {
+    private Detachment detachAll(List<StoredImage> toRemove) {
+        List<StoredImage> moved = new ArrayList<>();
+        List<Path> trashes = new ArrayList<>();
+        List<ImageStoreIoException> failures = new ArrayList<>();
+        for (StoredImage s : toRemove) {
+            Path trash = layout.tmp().resolve("remove-" + s.hex() + "-" + System.nanoTime());
             try {
-                long size = blobs.size(d);
-                blobs.delete(d);
-                blobBytes += size;
+                Files.move(layout.imageDir(s.hex()), trash, StandardCopyOption.ATOMIC_MOVE);
+                moved.add(s);
+                trashes.add(trash);
             } catch (IOException e) {
-                LOG.log(System.Logger.Level.WARNING, "cannot delete blob {0} (removed at next open): {1}", d, e);
+                failures.add(new ImageStoreIoException("cannot remove image " + s.id() + " from " + layout.images(), e));
             }
         }
-        return new Detached(removed, trash, blobBytes);
+        if (!moved.isEmpty()) {
+            try {
+                FileTrees.fsyncDirectory(layout.images());
+            } catch (IOException e) {
+                LOG.log(System.Logger.Level.WARNING, "fsync of {0} failed after removing images; a crash now could "
+                        + "bring their directories back (removed again as unusable at the next open): {1}", layout.images(), e);
+            }
+        }
+        List<Detached> out = new ArrayList<>();
+        for (int i = 0; i < moved.size(); i++) {
+            StoredImage removed = moved.get(i);
+            images.remove(removed.hex());
+            Set<Digest> unused = new HashSet<>(removed.blobDigests());
+            unused.removeAll(pinnedBlobs.keySet());
+            images.values().forEach(img -> unused.removeAll(img.blobDigests()));
+            long blobBytes = 0;
+            for (Digest d : unused) {
+                try {
+                    long size = blobs.size(d);
+                    blobs.delete(d);
+                    blobBytes += size;
+                } catch (IOException e) {
+                    LOG.log(System.Logger.Level.WARNING, "cannot delete blob {0} (removed at next open): {1}", d, e);
+                }
+            }
+            out.add(new Detached(removed, trashes.get(i), blobBytes));
+        }
+        return new Detachment(out, failures);
     }
 
     /** Deletes a detached image's tree (outside the lock) and tells the removal listeners. */
