@@ -20,6 +20,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -32,6 +33,10 @@ import java.util.concurrent.locks.ReentrantLock;
  * deletes blobs it is about to reference nor removes the image it is merging into.
  *
  * <p>Only one process may have a store open; {@link #open} takes a file lock on {@code root/lock}.
+ *
+ * <p>Removal: {@link #remove} (CRI RemoveImage) and garbage collection ({@link ImageGc}) remove
+ * images; every removal is reported to the {@link ImageRemovalListener}s registered with
+ * {@link #addRemovalListener}.
  */
 public final class ImageStore implements AutoCloseable {
 
@@ -50,6 +55,9 @@ public final class ImageStore implements AutoCloseable {
     /** Image ids (hex) and blobs that imports in progress rely on. Guarded by {@link #lock}. */
     private final Map<String, Integer> pinnedImages = new HashMap<>();
     private final Map<Digest, Integer> pinnedBlobs = new HashMap<>();
+    private final List<ImageRemovalListener> removalListeners = new CopyOnWriteArrayList<>();
+    /** Told (outside the lock) when garbage may have appeared: an image added, a superseded image released. */
+    private volatile Runnable changeHint = () -> { };
     private volatile boolean closed;
 
     private ImageStore(StoreLayout layout, Clock clock, FileChannel lockChannel, FileLock fileLock) {
@@ -142,6 +150,28 @@ public final class ImageStore implements AutoCloseable {
     /** The store's root directory. */
     public Path root() {
         return layout.root();
+    }
+
+    /**
+     * Registers a listener told about every image removed from now on (see
+     * {@link ImageRemovalListener} for when and on which thread). Register before serving
+     * requests, e.g. in the daemon's composition root.
+     */
+    public void addRemovalListener(ImageRemovalListener listener) {
+        removalListeners.add(Objects.requireNonNull(listener, "listener"));
+    }
+
+    /** Sets what to run when garbage may have appeared (the garbage collector's wake-up). */
+    void onChange(Runnable hint) {
+        changeHint = Objects.requireNonNull(hint, "hint");
+    }
+
+    private void hintChange() {
+        try {
+            changeHint.run();
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "image GC wake-up failed: {0}", e.toString());
+        }
     }
 
     /** All images, oldest import first. */
@@ -337,6 +367,7 @@ public final class ImageStore implements AutoCloseable {
                         layout.root(), e.getMessage());
             }
         }
+        List<ImageRecord> committed;
         lock.lock();
         try {
             String now = clock.instant().toString();
@@ -354,30 +385,34 @@ public final class ImageStore implements AutoCloseable {
                     StoredImage created = new StoredImage(StoredImage.SCHEMA_VERSION, c.id().toString(), tags,
                             p.named().repoDigests(), c.size(), ConfigMapping.toImageConfig(c.config()), c.platform(),
                             0, now, now, c.blobs().stream().map(Digest::toString).toList(),
-                            p.usage().bytes(), p.usage().inodes());
+                            p.usage().bytes(), p.usage().inodes(), false);
                     RecordFiles.writeInto(p.stagedImageDir(), created);
                     Files.move(p.stagedImageDir(), layout.imageDir(hex), StandardCopyOption.ATOMIC_MOVE);
                     images.put(hex, created);
                     LOG.log(System.Logger.Level.INFO, "imported image {0} {1}", c.id(), tags);
                 } else {
-                    StoredImage merged = existing.merged(tags, p.named().repoDigests(), c.blobs());
-                    if (!merged.equals(existing)) {
-                        recordFiles.write(merged);
-                        images.put(hex, merged);
-                    }
+                    // a pull or import of a present image counts as a use (LRU) and wants it kept
+                    StoredImage merged = existing.merged(tags, p.named().repoDigests(), c.blobs(), clock.instant());
+                    recordFiles.write(merged);
+                    images.put(hex, merged);
                     LOG.log(System.Logger.Level.INFO, "image {0} already present, names now {1}",
                             c.id(), merged.repoTags());
                 }
                 order.add(hex);
             }
             FileTrees.fsyncDirectory(layout.images());
-            return new ArrayList<>(new LinkedHashSet<>(order)).stream().map(h -> images.get(h).toRecord()).toList();
+            committed = new ArrayList<>(new LinkedHashSet<>(order)).stream().map(h -> images.get(h).toRecord()).toList();
         } finally {
             lock.unlock();
         }
+        hintChange();
+        return committed;
     }
 
-    /** Removes the given tags from every image other than {@code hex}. Caller holds the lock. */
+    /**
+     * Removes the given tags from every image other than {@code hex}; one that loses its last tag
+     * is marked superseded. Caller holds the lock.
+     */
     private void moveTagsAway(List<String> tags, String hex) throws IOException {
         for (StoredImage other : List.copyOf(images.values())) {
             if (other.hex().equals(hex)) {
@@ -435,21 +470,29 @@ public final class ImageStore implements AutoCloseable {
         }
     }
 
-    /** references-1 (never below 0), persisted; an unknown id is ignored. */
+    /**
+     * references-1 (never below 0), persisted; an unknown id is ignored. An image that lost its
+     * last tag to a newer one and is now unreferenced becomes garbage (see {@link ImageGc}).
+     */
     public void release(String imageId) {
         requireOpen();
         Optional<String> hex = ReferenceMatcher.idHex(imageId);
         if (hex.isEmpty()) {
             return;
         }
+        boolean garbage = false;
         lock.lock();
         try {
             StoredImage s = images.get(hex.get());
             if (s != null && s.references() > 0) {
-                update(s.withReferences(s.references() - 1, null));
+                StoredImage u = update(s.withReferences(s.references() - 1, null));
+                garbage = u.references() == 0 && u.superseded();
             }
         } finally {
             lock.unlock();
+        }
+        if (garbage) {
+            hintChange();
         }
     }
 
@@ -498,7 +541,8 @@ public final class ImageStore implements AutoCloseable {
     }
 
     /**
-     * Removes an image (all its names), its rootfs, and the blobs no other image uses.
+     * Removes an image (all its names), its rootfs, and the blobs no other image uses; then tells
+     * the {@link ImageRemovalListener}s.
      *
      * @throws ImageNotFoundException nothing matches {@code reference} (see {@link #resolve})
      * @throws ImageInUseException    containers still reference it, or an import of it is in progress
@@ -506,12 +550,17 @@ public final class ImageStore implements AutoCloseable {
      */
     public ImageRecord remove(String reference)
             throws ImageNotFoundException, ImageInUseException, ImageStoreIoException {
+        return removeReporting(reference).image();
+    }
+
+    /** {@link #remove}, with the bytes the removal freed. */
+    GcResult.Removed removeReporting(String reference)
+            throws ImageNotFoundException, ImageInUseException, ImageStoreIoException {
         requireOpen();
-        Path trash;
-        StoredImage removed;
+        Detached detached;
         lock.lock();
         try {
-            removed = ReferenceMatcher.resolve(images.values(), reference)
+            StoredImage removed = ReferenceMatcher.resolve(images.values(), reference)
                     .orElseThrow(() -> new ImageNotFoundException(reference));
             if (removed.references() > 0) {
                 throw new ImageInUseException(removed.id(), removed.references(),
@@ -520,34 +569,155 @@ public final class ImageStore implements AutoCloseable {
             if (pinnedImages.containsKey(removed.hex())) {
                 throw new ImageInUseException(removed.id(), 0, "an import of this image is in progress; retry later");
             }
+            Detachment d = detachAll(List.of(removed));
+            if (!d.failures().isEmpty()) {
+                throw d.failures().getFirst();
+            }
+            detached = d.detached().getFirst();
+        } finally {
+            lock.unlock();
+        }
+        return finishRemoval(detached);
+    }
+
+    /** What a garbage collection removal did: the images removed, in order, and the failures. */
+    record Collected(List<GcResult.Removed> removed, List<String> errors) {
+    }
+
+    /**
+     * Garbage collection's removal: removes, in order, those of the images (64-hex ids) that are
+     * still eligible now (no container references it, no pull or import holds it, and, with
+     * {@code onlySuperseded}, it is still superseded); the others changed since the snapshot
+     * and are skipped. One directory fsync covers all of them.
+     */
+    Collected collect(List<String> hexes, boolean onlySuperseded) {
+        requireOpen();
+        Detachment detachment;
+        lock.lock();
+        try {
+            List<StoredImage> eligible = new ArrayList<>();
+            for (String hex : new LinkedHashSet<>(hexes)) {
+                StoredImage s = images.get(hex);
+                if (s != null && s.references() == 0 && !pinnedImages.containsKey(hex) && (!onlySuperseded || s.superseded())) {
+                    eligible.add(s);
+                }
+            }
+            detachment = detachAll(eligible);
+        } finally {
+            lock.unlock();
+        }
+        List<GcResult.Removed> removed = new ArrayList<>();
+        for (Detached d : detachment.detached()) {
+            removed.add(finishRemoval(d));
+        }
+        return new Collected(removed, detachment.failures().stream().map(Throwable::getMessage).toList());
+    }
+
+    /** Every image as garbage collection sees it, with blob sizes. */
+    List<GcCandidate> gcCandidates() {
+        requireOpen();
+        lock.lock();
+        try {
+            Map<Digest, Long> sizes = new HashMap<>();
+            List<GcCandidate> out = new ArrayList<>();
+            for (StoredImage s : images.values()) {
+                Map<String, Long> blobSizes = new HashMap<>();
+                for (Digest d : s.blobDigests()) {
+                    blobSizes.put(d.toString(), sizes.computeIfAbsent(d, this::blobSizeOrZero));
+                }
+                out.add(new GcCandidate(s.id(), !s.untagged(), s.superseded(), s.references(),
+                        pinnedImages.containsKey(s.hex()), Instant.parse(s.lastUsed()), s.rootfsBytes(), blobSizes));
+            }
+            return out;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private long blobSizeOrZero(Digest d) {
+        try {
+            return blobs.size(d);
+        } catch (IOException e) {
+            return 0;
+        }
+    }
+
+    /** An image taken out of the store whose tree still has to be deleted. */
+    private record Detached(StoredImage image, Path trash, long blobBytes) {
+    }
+
+    /** Images taken out, in order, and those whose directory could not be moved away (still in the store). */
+    private record Detachment(List<Detached> detached, List<ImageStoreIoException> failures) {
+    }
+
+    /**
+     * Takes images out of the store: each one's directory is moved to tmp/ (atomically; one fsync
+     * of images/ for all), its record forgotten, and the blobs no remaining image uses and no
+     * import holds are deleted (a blob is counted for the image whose removal frees it). Caller
+     * holds the lock and has checked that the images may go.
+     */
+    private Detachment detachAll(List<StoredImage> toRemove) {
+        List<StoredImage> moved = new ArrayList<>();
+        List<Path> trashes = new ArrayList<>();
+        List<ImageStoreIoException> failures = new ArrayList<>();
+        for (StoredImage s : toRemove) {
+            Path trash = layout.tmp().resolve("remove-" + s.hex() + "-" + System.nanoTime());
             try {
-                trash = layout.tmp().resolve("remove-" + removed.hex() + "-" + System.nanoTime());
-                Files.move(layout.imageDir(removed.hex()), trash, StandardCopyOption.ATOMIC_MOVE);
+                Files.move(layout.imageDir(s.hex()), trash, StandardCopyOption.ATOMIC_MOVE);
+                moved.add(s);
+                trashes.add(trash);
+            } catch (IOException e) {
+                failures.add(new ImageStoreIoException("cannot remove image " + s.id() + " from " + layout.images(), e));
+            }
+        }
+        if (!moved.isEmpty()) {
+            try {
                 FileTrees.fsyncDirectory(layout.images());
             } catch (IOException e) {
-                throw new ImageStoreIoException("cannot remove image " + removed.id() + " from " + layout.images(), e);
+                LOG.log(System.Logger.Level.WARNING, "fsync of {0} failed after removing images; a crash now could "
+                        + "bring their directories back (removed again as unusable at the next open): {1}", layout.images(), e);
             }
+        }
+        List<Detached> out = new ArrayList<>();
+        for (int i = 0; i < moved.size(); i++) {
+            StoredImage removed = moved.get(i);
             images.remove(removed.hex());
             Set<Digest> unused = new HashSet<>(removed.blobDigests());
             unused.removeAll(pinnedBlobs.keySet());
-            images.values().forEach(i -> unused.removeAll(i.blobDigests()));
+            images.values().forEach(img -> unused.removeAll(img.blobDigests()));
+            long blobBytes = 0;
             for (Digest d : unused) {
                 try {
+                    long size = blobs.size(d);
                     blobs.delete(d);
+                    blobBytes += size;
                 } catch (IOException e) {
                     LOG.log(System.Logger.Level.WARNING, "cannot delete blob {0} (removed at next open): {1}", d, e);
                 }
             }
-        } finally {
-            lock.unlock();
+            out.add(new Detached(removed, trashes.get(i), blobBytes));
         }
+        return new Detachment(out, failures);
+    }
+
+    /** Deletes a detached image's tree (outside the lock) and tells the removal listeners. */
+    private GcResult.Removed finishRemoval(Detached d) {
         try {
-            FileTrees.deleteRecursively(trash);
+            FileTrees.deleteRecursively(d.trash());
         } catch (IOException e) {
-            LOG.log(System.Logger.Level.WARNING, "cannot delete {0} (removed at next open): {1}", trash, e);
+            LOG.log(System.Logger.Level.WARNING, "cannot delete {0} (removed at next open): {1}", d.trash(), e);
         }
-        LOG.log(System.Logger.Level.INFO, "removed image {0} {1}", removed.id(), removed.repoTags());
-        return removed.toRecord();
+        ImageRecord record = d.image().toRecord();
+        LOG.log(System.Logger.Level.INFO, "removed image {0} {1}", record.id(), record.repoTags());
+        for (ImageRemovalListener l : removalListeners) {
+            try {
+                l.imageRemoved(record);
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, "image removal listener {0} failed for {1}: {2}",
+                        l, record.id(), e.toString());
+            }
+        }
+        return new GcResult.Removed(record, d.image().rootfsBytes() + d.blobBytes());
     }
 
     /**

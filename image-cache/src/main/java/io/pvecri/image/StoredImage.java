@@ -9,7 +9,14 @@ import java.util.Set;
 
 /**
  * The persisted form of an image ({@code images/<hex>/image.json}): the public record plus what
- * the store needs internally (blobs it owns, rootfs usage).
+ * the store needs internally (blobs it owns, rootfs usage, whether a newer image took its last
+ * tag).
+ *
+ * <p>{@code superseded}: the image lost its last tag because the tag moved to another image
+ * (a pull or import of a newer image under the same name). Such an image is garbage as soon as
+ * no container uses it ({@link ImageGc}, trigger {@link GcTrigger#TAG_MOVED}). Pulling or
+ * importing the image again clears the flag. Records written before the field existed read as
+ * {@code false}.
  */
 record StoredImage(
         int schemaVersion,
@@ -24,7 +31,8 @@ record StoredImage(
         String importedAt,
         List<String> blobs,
         long rootfsBytes,
-        long rootfsInodes) {
+        long rootfsInodes,
+        boolean superseded) {
 
     static final int SCHEMA_VERSION = 1;
 
@@ -57,18 +65,25 @@ record StoredImage(
 
     StoredImage withReferences(int refs, Instant used) {
         return new StoredImage(schemaVersion, id, repoTags, repoDigests, size, config, platform, refs,
-                used == null ? lastUsed : used.toString(), importedAt, blobs, rootfsBytes, rootfsInodes);
+                used == null ? lastUsed : used.toString(), importedAt, blobs, rootfsBytes, rootfsInodes, superseded);
     }
 
+    /**
+     * Without {@code tag}; an image that loses its last tag this way is marked superseded (the
+     * tag moved to a newer image).
+     */
     StoredImage withoutTag(String tag) {
         List<String> tags = new ArrayList<>(repoTags);
-        tags.remove(tag);
+        boolean removed = tags.remove(tag);
         return new StoredImage(schemaVersion, id, tags, repoDigests, size, config, platform, references,
-                lastUsed, importedAt, blobs, rootfsBytes, rootfsInodes);
+                lastUsed, importedAt, blobs, rootfsBytes, rootfsInodes, superseded || (removed && tags.isEmpty()));
     }
 
-    /** Adds names and blobs of a re-import of the same image. */
-    StoredImage merged(List<String> tags, List<String> digests, Set<Digest> moreBlobs) {
+    /**
+     * Adds names and blobs of a re-import (or pull) of the same image: last used is now, and the
+     * image is wanted again, so no longer superseded.
+     */
+    StoredImage merged(List<String> tags, List<String> digests, Set<Digest> moreBlobs, Instant now) {
         Set<String> t = new LinkedHashSet<>(repoTags);
         t.addAll(tags);
         Set<String> d = new LinkedHashSet<>(repoDigests);
@@ -76,6 +91,11 @@ record StoredImage(
         Set<String> b = new LinkedHashSet<>(blobs);
         moreBlobs.forEach(x -> b.add(x.toString()));
         return new StoredImage(schemaVersion, id, List.copyOf(t), List.copyOf(d), size, config, platform,
-                references, lastUsed, importedAt, List.copyOf(b), rootfsBytes, rootfsInodes);
+                references, now.toString(), importedAt, List.copyOf(b), rootfsBytes, rootfsInodes, false);
+    }
+
+    /** Whether the image has no repo tag (dangling); such images go first in garbage collection. */
+    boolean untagged() {
+        return repoTags.isEmpty();
     }
 }

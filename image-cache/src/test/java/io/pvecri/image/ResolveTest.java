@@ -94,6 +94,6 @@ class ResolveTest {
 
     private static StoredImage stored(String hex, String... tags) {
         return new StoredImage(1, "sha256:" + hex, List.of(tags), List.of(), 0, null, "linux/amd64", 0,
-                "2024-01-01T00:00:00Z", "2024-01-01T00:00:00Z", List.of(), 0, 0);
+                "2024-01-01T00:00:00Z", "2024-01-01T00:00:00Z", List.of(), 0, 0, false);
     }
 }

@@ -45,7 +45,10 @@ class TaggingTest {
         ImageRecord first = store.importImage(a, Optional.empty()).getFirst();
         Instant importedAt = first.importedAt();
         ImageRecord again = store.importImage(a, Optional.empty()).getFirst();
-        assertEquals(first, again, "same record after re-import");
+        assertEquals(first, new ImageRecord(again.id(), again.repoTags(), again.repoDigests(), again.size(), again.config(),
+                again.platform(), again.references(), first.lastUsed(), again.importedAt()),
+                "same record after re-import, but for last used");
+        assertTrue(!again.lastUsed().isBefore(first.lastUsed()), "a re-import is a use (garbage collection is LRU)");
 
         ImageRecord named = store.importImage(a, Optional.of("example.com/app:stable")).getFirst();
         assertEquals(first.id(), named.id());

@@ -15,6 +15,7 @@ import io.pvecri.daemon.lxc.LxcBackend;
 import io.pvecri.daemon.metrics.PveMetrics;
 import io.pvecri.daemon.proxmox.ProxmoxWiring;
 import io.pvecri.daemon.metrics.GpuMetrics;
+import io.pvecri.daemon.metrics.ImageGcMetrics;
 import io.pvecri.daemon.metrics.ImagePullMetrics;
 import io.pvecri.daemon.metrics.MetricsServer;
 import io.pvecri.daemon.metrics.NetworkMetrics;
@@ -34,6 +35,8 @@ import io.pvecri.daemon.streaming.StreamingService;
 import io.pvecri.daemon.util.AtomicFiles;
 import io.pvecri.daemon.util.FileTrees;
 import io.pvecri.daemon.util.Log;
+import io.pvecri.image.DiskUsageSource;
+import io.pvecri.image.ImageGc;
 import io.pvecri.image.ImageStore;
 import io.pvecri.image.RegistryPuller;
 
@@ -108,6 +111,23 @@ public final class Daemon {
         gpus.bind(containers);
 
         recover(pods, containers, ctrStore, backend, images, cfg.containersDir(), rootfs);
+        // What keeps per-image artefacts drops them when an image goes (RemoveImage or GC): the
+        // rootfs format's dataset/ext4 file, the proxmox backend's CT template.
+        images.addRemovalListener(image -> {
+            try {
+                rootfs.imageRemoved(image.id());
+            } catch (io.pvecri.daemon.rootfs.RootfsException e) {
+                // logged by the store; RootfsFormat.recover removes the leftover at the next start
+                throw new IllegalStateException(rootfs.name() + " rootfs artefact of " + image.id() + " not removed: " + e.getMessage(), e);
+            }
+        });
+        images.addRemovalListener(image -> backend.imageRemoved(image.id()));
+        ImageGc imageGc = new ImageGc(images, cfg.images().gc(), DiskUsageSource.of(images.root()),
+                new ImageGcMetrics(registry));
+        imageGc.start(); // after recover(): reference counts are right
+        LOG.info("image.gc_started", "high_percent", cfg.images().gc().highThresholdPercent(),
+                "low_percent", cfg.images().gc().lowThresholdPercent(), "interval_s", cfg.images().gc().interval().toSeconds(),
+                "threshold_enabled", cfg.images().gc().thresholdEnabled());
         gpus.start(ctrStore.all().stream().map(ContainerRecord::id).collect(java.util.stream.Collectors.toSet()));
         new GpuMetrics(registry, gpus.service()).poll(cfg.gpu().config().sampleInterval());
 
@@ -117,7 +137,7 @@ public final class Daemon {
         streaming.start();
         RegistryPuller puller = new RegistryPuller(images, cfg.images().registryConfig(), new ImagePullMetrics(registry));
         GrpcServer grpc = new GrpcServer(cfg.socket(),
-                CriServices.create(pods, containers, backend, images, cfg.stateDir(), cfg.imagesDir(), cfg.containersDir(), startedAt,
+                CriServices.create(pods, containers, backend, images, imageGc, cfg.stateDir(), cfg.imagesDir(), cfg.containersDir(), startedAt,
                         streaming, puller, () -> GpuReport.of(gpus.service()), rootfs),
                 new RpcMetricsInterceptor(registry));
         MetricsServer metrics = null;
@@ -141,6 +161,7 @@ public final class Daemon {
                 metricsRef.close();
             }
             try {
+                imageGc.close();
                 images.close();
                 lock.release();
             } catch (Exception e) {

@@ -2,17 +2,26 @@ package io.pvecri.daemon.cli;
 
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
-/** Minimal GNU-style flag parsing: {@code --flag value}, {@code --flag=value}, positionals. */
+/**
+ * Minimal GNU-style flag parsing: {@code --flag value}, {@code --flag=value}, boolean
+ * {@code --switch}, positionals.
+ */
 final class Args {
     final Map<String, String> flags = new HashMap<>();
+    final Set<String> switches = new HashSet<>();
     final List<String> positional = new ArrayList<>();
     boolean help;
 
     static Args parse(List<String> argv, Set<String> valueFlags) throws UsageException {
+        return parse(argv, valueFlags, Set.of());
+    }
+
+    static Args parse(List<String> argv, Set<String> valueFlags, Set<String> booleanFlags) throws UsageException {
         Args a = new Args();
         for (int i = 0; i < argv.size(); i++) {
             String s = argv.get(i);
@@ -25,6 +34,13 @@ final class Args {
                 if (eq >= 0) {
                     value = name.substring(eq + 1);
                     name = name.substring(0, eq);
+                }
+                if (booleanFlags.contains(name)) {
+                    if (value != null) {
+                        throw new UsageException("flag --" + name + " takes no value");
+                    }
+                    a.switches.add(name);
+                    continue;
                 }
                 if (!valueFlags.contains(name)) {
                     throw new UsageException("unknown flag --" + name);

@@ -8,6 +8,9 @@ import io.pvecri.daemon.config.ConfigException;
 import io.pvecri.daemon.config.ConfigLoader;
 import io.pvecri.daemon.config.DaemonConfig;
 import io.pvecri.daemon.util.Log;
+import io.pvecri.proto.admin.v1.CollectImageGarbageRequest;
+import io.pvecri.proto.admin.v1.CollectImageGarbageResponse;
+import io.pvecri.proto.admin.v1.CollectedImage;
 import io.pvecri.proto.admin.v1.ImportImageRequest;
 import io.pvecri.proto.admin.v1.ImportImageResponse;
 import io.pvecri.proto.admin.v1.ImportedImage;
@@ -41,6 +44,13 @@ public final class Main {
                                          and writes DIR/pve-cri.yaml for `pve-cri serve --config`
                   --listen 127.0.0.1:PORT  loopback address to serve the API on (default 127.0.0.1:8006)
                   --state-dir DIR        the emulated node's files (/etc/pve, /var/lib/lxc, storages)
+              images gc                  run image garbage collection now; prints each removed image
+                                         (id, tags, bytes) and the total reclaimed
+                  --target-percent N     free down to N % usage of the image filesystem
+                                         (default: images.gc.lowThresholdPercent; 0 removes every
+                                         image no container uses)
+                  --dry-run              only print what would be removed
+                  --socket PATH
               gpus                       list the GPUs (from NVML) and, when a daemon answers, its allocations
                   --nvml-library PATH    this libnvidia-ml.so.1 (default: searched as the daemon does)
                   --socket PATH          daemon socket (default /run/pve-cri/pve-cri.sock)
@@ -227,9 +237,9 @@ public final class Main {
 
     private static int images(List<String> argv, PrintStream out, PrintStream err) throws Args.UsageException {
         if (argv.isEmpty()) {
-            throw new Args.UsageException("images needs a subcommand: import or list");
+            throw new Args.UsageException("images needs a subcommand: import, list or gc");
         }
-        Args a = Args.parse(argv.subList(1, argv.size()), Set.of("socket", "name"));
+        Args a = Args.parse(argv.subList(1, argv.size()), Set.of("socket", "name", "target-percent"), Set.of("dry-run"));
         Path socket = Path.of(a.flags.getOrDefault("socket", DEFAULT_SOCKET));
         try (CriClient client = CriClient.connect(socket)) {
             switch (argv.getFirst()) {
@@ -249,12 +259,47 @@ public final class Main {
                         out.println(i.getId() + "\t" + String.join(",", i.getRepoTagsList()) + "\t" + i.getSize());
                     }
                 }
+                case "gc" -> {
+                    if (!a.positional.isEmpty()) {
+                        throw new Args.UsageException("images gc takes no arguments");
+                    }
+                    CollectImageGarbageRequest.Builder req = CollectImageGarbageRequest.newBuilder()
+                            .setDryRun(a.switches.contains("dry-run"));
+                    if (a.flags.containsKey("target-percent")) {
+                        try {
+                            req.setTargetUsagePercent(Integer.parseInt(a.flags.get("target-percent")));
+                        } catch (NumberFormatException e) {
+                            throw new Args.UsageException("--target-percent must be a whole number 0..100");
+                        }
+                    }
+                    CollectImageGarbageResponse r = client.admin().withDeadlineAfter(10, java.util.concurrent.TimeUnit.MINUTES)
+                            .collectImageGarbage(req.build());
+                    printGc(r, out);
+                    if (r.getErrorsCount() > 0) {
+                        return 1;
+                    }
+                }
                 default -> throw new Args.UsageException("unknown images subcommand '" + argv.getFirst() + "'");
             }
             return 0;
         } catch (StatusRuntimeException e) {
             err.println("pve-cri: " + e.getStatus().getCode() + ": " + e.getStatus().getDescription());
             return 1;
+        }
+    }
+
+    /** One line per removed image ({@code id<TAB>tags<TAB>bytes}), then a summary line. */
+    static void printGc(CollectImageGarbageResponse r, PrintStream out) {
+        for (CollectedImage i : r.getRemovedList()) {
+            out.println(i.getId() + "\t" + (i.getRepoTagsCount() == 0 ? "<none>" : String.join(",", i.getRepoTagsList()))
+                    + "\t" + i.getReclaimedBytes());
+        }
+        out.println(String.format(java.util.Locale.ROOT, "%s %d image(s), %s %d bytes in %d ms; image filesystem %.1f%% -> %.1f%% used (target %d%%)",
+                r.getDryRun() ? "would remove" : "removed", r.getRemovedCount(),
+                r.getDryRun() ? "reclaiming about" : "reclaimed", r.getReclaimedBytes(), r.getDurationMillis(),
+                r.getUsagePercentBefore(), r.getUsagePercentAfter(), r.getTargetUsagePercent()));
+        for (String e : r.getErrorsList()) {
+            out.println("error: " + e);
         }
     }
 }

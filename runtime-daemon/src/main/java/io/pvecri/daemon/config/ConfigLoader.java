@@ -45,7 +45,9 @@ public final class ConfigLoader {
                       ProxmoxSection.FileProxmox proxmox, StorageSection.FileStorage storage) {}
 
     record FileImages(String platform, Integer maxConcurrentDownloads, Integer connectTimeoutSeconds,
-                      Integer progressTimeoutSeconds, Integer pullTimeoutSeconds) {}
+                      Integer progressTimeoutSeconds, Integer pullTimeoutSeconds, FileImageGc gc) {}
+
+    record FileImageGc(Integer highThresholdPercent, Integer lowThresholdPercent, Integer intervalSeconds) {}
 
     record FileRegistry(List<String> mirrors, Boolean insecure, Boolean plainHttp, Path caFile) {}
 
@@ -144,7 +146,7 @@ public final class ConfigLoader {
     }
 
     private static DaemonConfig.Images images(FileConfig fc) throws ConfigException {
-        FileImages fi = Optional.ofNullable(fc.images()).orElse(new FileImages(null, null, null, null, null));
+        FileImages fi = Optional.ofNullable(fc.images()).orElse(new FileImages(null, null, null, null, null, null));
         String platform = first(null, fi.platform(), io.pvecri.image.Platform.host().toString());
         try {
             io.pvecri.image.Platform.parse(platform);
@@ -182,7 +184,23 @@ public final class ConfigLoader {
                 registries.put(host, reg);
             }
         }
-        return new DaemonConfig.Images(platform, downloads, connect, progress, pull, Map.copyOf(registries));
+        return new DaemonConfig.Images(platform, downloads, connect, progress, pull, Map.copyOf(registries), imageGc(fi.gc()));
+    }
+
+    /** {@code images.gc}: thresholds in percent of the image filesystem, low below high; the check interval. */
+    static io.pvecri.image.GcConfig imageGc(FileImageGc g) throws ConfigException {
+        FileImageGc f = Optional.ofNullable(g).orElse(new FileImageGc(null, null, null));
+        int high = imagesRange("images.gc.highThresholdPercent",
+                first(null, f.highThresholdPercent(), io.pvecri.image.GcConfig.DEFAULT_HIGH), 1, 100);
+        int low = imagesRange("images.gc.lowThresholdPercent",
+                first(null, f.lowThresholdPercent(), io.pvecri.image.GcConfig.DEFAULT_LOW), 0, 99);
+        if (low >= high) {
+            throw new ConfigException("images.gc.lowThresholdPercent (" + low + ") must be below images.gc.highThresholdPercent ("
+                    + high + "): collection frees from the high threshold down to the low one");
+        }
+        int interval = imagesRange("images.gc.intervalSeconds",
+                first(null, f.intervalSeconds(), (int) io.pvecri.image.GcConfig.DEFAULT_INTERVAL.toSeconds()), 1, 86400);
+        return new io.pvecri.image.GcConfig(high, low, java.time.Duration.ofSeconds(interval));
     }
 
     private static int imagesRange(String key, int v, int min, int max) throws ConfigException {

@@ -23,7 +23,8 @@ import java.util.Map;
  * @param runtime    CRI-level behaviour
  * @param network    pod networking (docs/networking.md)
  * @param streaming  the streaming server (exec, attach, port-forward URLs)
- * @param images     registry pulls: platform, timeouts, parallelism, per-registry settings (docs/images.md)
+ * @param images     registry pulls: platform, timeouts, parallelism, per-registry settings, garbage
+ *                   collection (docs/images.md)
  * @param gpu        GPU discovery, allocation and quota enforcement (docs/gpu.md)
  * @param proxmox    the Proxmox VE node, with {@code backend: proxmox} (docs/proxmox.md); null otherwise
  * @param storage    how container root file systems are made: dir, zfs or raw (docs/storage.md)
@@ -79,9 +80,11 @@ public record DaemonConfig(Path socket, Path stateDir, Backend backend, Lxc lxc,
      * @param progressTimeoutSeconds a pull fails when no byte arrives for this long
      * @param pullTimeoutSeconds     limit of one whole pull, 0 for none
      * @param registries             per registry host ({@code docker.io}, {@code host:port})
+     * @param gc                     image garbage collection thresholds and check interval ({@code images.gc})
      */
     public record Images(String platform, int maxConcurrentDownloads, int connectTimeoutSeconds,
-                         int progressTimeoutSeconds, int pullTimeoutSeconds, Map<String, Registry> registries) {
+                         int progressTimeoutSeconds, int pullTimeoutSeconds, Map<String, Registry> registries,
+                         io.pvecri.image.GcConfig gc) {
 
         /** The image cache's view of these settings. */
         public RegistryConfig registryConfig() {

@@ -120,6 +120,10 @@ public final class ContainerManager {
                 "image \"" + RequestLimits.printable(imageName) + "\" is not present on this node; import it with `pve-cri images import` (or pull it) first"));
         Path imageRootfs;
         try {
+            // Held from here on: image garbage collection never removes an image a container holds,
+            // so its rootfs cannot go away while the container is being created on it.
+            images.acquire(image.id());
+            undo.push(() -> images.release(image.id()));
             imageRootfs = images.rootfs(image.id());
         } catch (ImageCacheException e) {
             throw CriException.notFound("image " + image.id() + " disappeared while creating the container: " + e.getMessage());

@@ -5,6 +5,7 @@ import io.pvecri.daemon.backend.ContainerBackend;
 import io.pvecri.daemon.container.ContainerManager;
 import io.pvecri.daemon.pod.PodManager;
 import io.pvecri.daemon.streaming.StreamingService;
+import io.pvecri.image.ImageGc;
 import io.pvecri.image.ImageStore;
 import io.pvecri.image.RegistryPuller;
 
@@ -17,13 +18,13 @@ public final class CriServices {
     private CriServices() {}
 
     public static List<BindableService> create(PodManager pods, ContainerManager containers, ContainerBackend backend,
-                                               ImageStore images, Path stateDir, Path imagesDir, Path containersDir,
+                                               ImageStore images, ImageGc imageGc, Path stateDir, Path imagesDir, Path containersDir,
                                                Instant startedAt, StreamingService streaming, RegistryPuller puller,
                                                java.util.function.Supplier<io.pvecri.proto.admin.v1.ListGpuAllocationsResponse> gpuAllocations,
                                                io.pvecri.daemon.rootfs.RootfsFormat rootfsFormat) {
         return List.of(
                 new RuntimeServiceImpl(pods, containers, backend, new PodStatsReader(containers), streaming),
-                new ImageServiceImpl(images, imagesDir, containersDir, puller, rootfsFormat),
-                new AdminServiceImpl(images, backend.name(), stateDir, startedAt, gpuAllocations));
+                new ImageServiceImpl(images, imageGc, imagesDir, containersDir, puller, rootfsFormat),
+                new AdminServiceImpl(images, imageGc, backend.name(), stateDir, startedAt, gpuAllocations));
     }
 }

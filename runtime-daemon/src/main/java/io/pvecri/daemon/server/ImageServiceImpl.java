@@ -7,10 +7,10 @@ import io.pvecri.daemon.errors.CriException;
 import io.pvecri.daemon.rootfs.RootfsException;
 import io.pvecri.daemon.rootfs.RootfsFormat;
 import io.pvecri.daemon.util.FileTrees;
-import io.pvecri.daemon.util.Log;
 import io.pvecri.image.FsUsage;
-import io.pvecri.image.ImageNotFoundException;
+import io.pvecri.image.ImageGc;
 import io.pvecri.image.ImageRecord;
+import io.pvecri.image.ImageNotFoundException;
 import io.pvecri.image.ImageStore;
 import io.pvecri.image.PullResult;
 import io.pvecri.image.RegistryAuth;
@@ -40,16 +40,17 @@ import java.util.List;
 
 /** CRI ImageService over the image cache: registry pulls, imported images, removal, usage. */
 final class ImageServiceImpl extends ImageServiceGrpc.ImageServiceImplBase {
-    private static final Log LOG = Log.get(ImageServiceImpl.class);
 
     private final ImageStore images;
+    private final ImageGc gc;
     private final Path imagesDir;
     private final Path containersDir;
     private final RegistryPuller puller;
     private final RootfsFormat rootfsFormat;
 
-    ImageServiceImpl(ImageStore images, Path imagesDir, Path containersDir, RegistryPuller puller, RootfsFormat rootfsFormat) {
+    ImageServiceImpl(ImageStore images, ImageGc gc, Path imagesDir, Path containersDir, RegistryPuller puller, RootfsFormat rootfsFormat) {
         this.images = images;
+        this.gc = gc;
         this.imagesDir = imagesDir;
         this.containersDir = containersDir;
         this.puller = puller;
@@ -114,6 +115,11 @@ final class ImageServiceImpl extends ImageServiceGrpc.ImageServiceImplBase {
         });
     }
 
+    /**
+     * Removes the image and the blobs no other image uses, as a garbage collection run of trigger
+     * {@code remove_image} (logged and counted by metrics.ImageGcMetrics; removal listeners told).
+     * An image containers use is FailedPrecondition.
+     */
     @Override
     public void removeImage(RemoveImageRequest req, StreamObserver<RemoveImageResponse> out) {
         Rpc.unary("RemoveImage", out, () -> {
@@ -122,29 +128,12 @@ final class ImageServiceImpl extends ImageServiceGrpc.ImageServiceImplBase {
                 throw CriException.invalid("image must not be empty");
             }
             try {
-                ImageRecord removed = images.remove(ref);
-                LOG.info("image.removed", "id", removed.id(), "tags", String.join(",", removed.repoTags()));
-                imageRemoved(removed.id());
+                gc.removeImage(ref);
             } catch (ImageNotFoundException e) {
                 // Idempotent, as CRI asks: an image that is already gone is fine.
             }
             return RemoveImageResponse.getDefaultInstance();
         });
-    }
-
-    /**
-     * Drops the rootfs format's artefact of an image that left the store (ZFS dataset, ext4
-     * file). On failure the RPC fails; the artefact of an image no longer in the store is
-     * removed at the next daemon start in any case (RootfsFormat.recover).
-     */
-    private void imageRemoved(String imageId) {
-        try {
-            rootfsFormat.imageRemoved(imageId);
-        } catch (RootfsException e) {
-            LOG.warn("image.rootfs_artefact_not_removed", "id", imageId, "format", rootfsFormat.name(), "error", e.getMessage());
-            throw CriException.internal("image " + imageId + " was removed but its " + rootfsFormat.name()
-                    + " rootfs artefact could not be (it is removed at the next daemon start): " + e.getMessage(), e);
-        }
     }
 
     @Override

@@ -41,6 +41,10 @@ import java.util.stream.Stream;
  *   /tmp/pce-XXXX/daemon.log    the daemon's stderr (all runs, appended)
  * </pre>
  *
+ * Threshold-triggered image garbage collection is off ({@code images.gc.highThresholdPercent:
+ * 100}) unless {@code extraConfig} has an {@code images:} section, so that no test depends on
+ * how full the host's disk is.
+ *
  * {@link #close()} removes every trace: pods through the RPCs, then any LXC container left under
  * the lxcpath, then the process, then the temp dir.
  */
@@ -64,6 +68,8 @@ public final class Daemon implements AutoCloseable {
     private CriClient client;
     private ImportedImage busybox;
     private final List<String> leftovers = new ArrayList<>();
+    /** Mounts the test made (not the daemon), unmounted by {@link #close()} after the daemon stops. */
+    private final List<Path> testMounts = new ArrayList<>();
     private boolean everReady;
     /** The PVE node when the run targets the proxmox backend; null for the lxc backend. */
     private final PveTarget pve;
@@ -104,7 +110,9 @@ public final class Daemon implements AutoCloseable {
                   masquerade: false
                 """.formatted(socket, stateDir, hostNetns)
                 .replace("metrics:\n", backend + "metrics:\n")
-                + extraNetworkYaml.lines().map(l -> "  " + l + "\n").reduce("", String::concat) + extraConfig);
+                + extraNetworkYaml.lines().map(l -> "  " + l + "\n").reduce("", String::concat) + extraConfig
+                + (extraConfig.lines().anyMatch(l -> l.startsWith("images:")) ? ""
+                        : "images:\n  gc:\n    highThresholdPercent: 100\n"));
     }
 
     /** Starts a daemon from the distribution named by the {@code pvecri.dist} system property. */
@@ -140,6 +148,40 @@ public final class Daemon implements AutoCloseable {
         try {
             prepareHostNetns.accept(daemon.hostNetns);
             daemon.launch();
+        } catch (RuntimeException | Error e) {
+            daemon.printLog();
+            daemon.close();
+            throw e;
+        }
+        return daemon;
+    }
+
+    /**
+     * As {@link #start(String)}, with the image store ({@code state/images}) on a tmpfs of
+     * {@code bytes}, mounted before the daemon starts and unmounted by {@link #close()} after it
+     * stopped: a filesystem whose usage the test controls, for image garbage collection.
+     */
+    public static Daemon startWithImageFs(String extraConfig, long bytes) {
+        String dist = System.getProperty("pvecri.dist");
+        if (dist == null || dist.isBlank()) {
+            throw new IllegalStateException("system property pvecri.dist is not set (failsafe sets it)");
+        }
+        Daemon daemon;
+        try {
+            daemon = new Daemon(Path.of(dist), extraConfig, "");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        try {
+            Path images = daemon.stateDir.resolve("images");
+            Files.createDirectories(images);
+            Host.run("mount", "-t", "tmpfs", "-o", "size=" + bytes + ",mode=0700", "pvecri-e2e-images", images.toString())
+                    .requireSuccess(List.of("mount", "tmpfs", images.toString()));
+            daemon.testMounts.add(images);
+            daemon.launch();
+        } catch (IOException e) {
+            daemon.close();
+            throw new UncheckedIOException(e);
         } catch (RuntimeException | Error e) {
             daemon.printLog();
             daemon.close();
@@ -422,6 +464,12 @@ public final class Daemon implements AutoCloseable {
             leftover("daemon did not stop on SIGTERM: " + e);
             if (process != null) {
                 process.destroyForcibly();
+            }
+        }
+        for (Path mount : testMounts) {
+            Host.Result r = Host.run(Duration.ofSeconds(30), List.of("umount", mount.toString()));
+            if (r.exitCode() != 0) {
+                leftover("cannot unmount the test's " + mount + ": " + r.stderr().strip());
             }
         }
         for (Path mount : Host.mountsUnder(root)) {

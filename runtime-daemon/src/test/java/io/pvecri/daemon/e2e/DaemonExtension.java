@@ -22,26 +22,23 @@ import org.junit.jupiter.api.extension.TestExecutionExceptionHandler;
  */
 public final class DaemonExtension implements BeforeAllCallback, AfterAllCallback, TestExecutionExceptionHandler,
         LifecycleMethodExecutionExceptionHandler {
-    private final java.util.function.Supplier<String> extraConfig;
+    private final java.util.function.Supplier<Daemon> starter;
     private Daemon daemon;
     private Pods pods;
 
+    /** A daemon started with {@link Daemon#start()}. */
     public DaemonExtension() {
-        this(() -> "");
+        this(Daemon::start);
     }
 
-    /**
-     * A daemon whose config file gets {@code extraConfig} (whole top-level YAML sections, e.g. a
-     * {@code storage:} block), asked for when the daemon starts (so it may name things another
-     * extension made first).
-     */
-    public DaemonExtension(java.util.function.Supplier<String> extraConfig) {
-        this.extraConfig = extraConfig;
+    /** A daemon started by {@code starter}, e.g. {@code () -> Daemon.start(extraConfig)}. */
+    public DaemonExtension(java.util.function.Supplier<Daemon> starter) {
+        this.starter = starter;
     }
 
     @Override
     public void beforeAll(ExtensionContext context) {
-        daemon = Daemon.start(extraConfig.get());
+        daemon = starter.get();
         try {
             daemon.importBusybox();
         } catch (RuntimeException | Error e) {

@@ -18,12 +18,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class RawFormatIT extends RootfsFormatContract {
     @RegisterExtension
-    static final DaemonExtension daemon = new DaemonExtension(() -> """
+    static final DaemonExtension daemon = new DaemonExtension(() -> Daemon.start("""
             storage:
               format: raw
               raw:
                 headroomPercent: 10
-            """);
+            """));
 
     @Override
     DaemonExtension extension() {

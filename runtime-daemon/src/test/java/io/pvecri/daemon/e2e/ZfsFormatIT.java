@@ -30,12 +30,12 @@ class ZfsFormatIT extends RootfsFormatContract {
 
     @RegisterExtension
     @Order(2)
-    static final DaemonExtension daemon = new DaemonExtension(() -> """
+    static final DaemonExtension daemon = new DaemonExtension(() -> Daemon.start("""
             storage:
               format: zfs
               zfs:
                 dataset: %s/pve-cri
-            """.formatted(zfs.pool()));
+            """.formatted(zfs.pool())));
 
     @Override
     DaemonExtension extension() {
