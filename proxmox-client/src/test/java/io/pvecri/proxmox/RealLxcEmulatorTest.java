@@ -213,4 +213,66 @@ class RealLxcEmulatorTest {
             assertTrue(f.mounts().isEmpty(), f.mounts().toString());
         }
     }
+
+    @Test
+    void injectedFaultsStillApplyAndAFailedCloneLeavesNothing() throws Exception {
+        try (RealFixture f = new RealFixture(b -> b.configLockTimeout(Duration.ofSeconds(1)))) {
+            f.uploadTemplate();
+            f.createCt(100, Map.of());
+            f.await(f.lxc().template(100));
+
+            // a clone task that dies: no volume, no config for the new id, no lock left on the template
+            f.pve.faults().failTasks("vzclone", 1, "clone failed: injected");
+            var e = assertThrows(PveException.TaskFailed.class, () -> f.await(f.lxc().clone(100, 101, CloneOptions.linked())));
+            assertEquals("clone failed: injected", e.exitStatus());
+            assertFalse(Files.exists(f.volume("subvol-101-disk-0")));
+            assertFalse(Files.exists(f.files().configFile(101)));
+            assertTrue(f.lxc().config(100).lock().isEmpty());
+
+            // config lock held by someone else: PVE's timeout, from the real flock
+            f.pve.cluster().holdConfigFlock(100, Duration.ofSeconds(5));
+            var locked = assertThrows(PveException.Locked.class,
+                    () -> f.lxc().updateConfig(100, ConfigUpdate.set(PveParams.of().with("description", "x"))));
+            assertTrue(locked.getMessage().contains("pve-config-100.lock' - got timeout"), locked.getMessage());
+            f.files().lock().acquire(100, Duration.ofSeconds(30)).close(); // until the holder lets go
+
+            // a full clone copies the base; nextid answers around it
+            f.await(f.lxc().clone(100, 102, CloneOptions.fullCopy()));
+            assertEquals("local-zfs:subvol-102-disk-0,size=4G", f.lxc().config(102).get("rootfs").orElseThrow());
+            assertEquals(100_000, Files.getAttribute(f.volume("subvol-102-disk-0").resolve("bin/busybox"), "unix:uid"));
+            assertEquals(101, f.client.cluster().nextId());
+            f.pve.faults().staleNextId(1);
+            assertEquals(100, f.client.cluster().nextId(), "a stale answer names a taken id");
+            f.await(f.lxc().delete(102));
+            assertFalse(Files.exists(f.volume("subvol-102-disk-0")));
+        }
+    }
+
+    @Test
+    void rawKeysOverrideTheDefaultsAndAnIncludedFileJoinsANetworkNamespace() throws Exception {
+        String netns = "pve-emu-" + Long.toHexString(System.nanoTime());
+        RealFixture.run(List.of("ip", "netns", "add", netns));
+        try (RealFixture f = new RealFixture()) {
+            f.uploadTemplate();
+            f.createCt(100, Map.of());
+            // PVE drops lxc.namespace.* from a CT config, but lxc.include is kept: the namespace goes into an included file
+            Path include = f.state.resolve("ct100-namespaces.conf");
+            Files.writeString(include, "lxc.namespace.share.net = /run/netns/" + netns + "\n");
+            f.files().edit(100, c -> {
+                c.addRaw("lxc.mount.auto", "");
+                c.addRaw("lxc.mount.auto", "proc:rw cgroup:mixed");
+                c.addRaw("lxc.mount.entry", "/sys sys none rbind,ro,create=dir 0 0");
+                c.addRaw("lxc.include", include.toString());
+                c.addRaw("lxc.init.cmd", "/init.sh");
+            });
+            f.await(f.lxc().start(100));
+            long pid = f.lxc().status(100).pid();
+            Object netnsInode = Files.getAttribute(Path.of("/run/netns", netns), "unix:ino");
+            assertEquals("net:[" + netnsInode + "]", Files.readSymbolicLink(Path.of("/proc", Long.toString(pid), "ns/net")).toString());
+            f.await(f.lxc().stop(100));
+            f.await(f.lxc().delete(100));
+        } finally {
+            RealFixture.run(List.of("ip", "netns", "delete", netns));
+        }
+    }
 }
