@@ -275,4 +275,29 @@ class RealLxcEmulatorTest {
             RealFixture.run(List.of("ip", "netns", "delete", netns));
         }
     }
+
+    @Test
+    void largeUploadsAreSpooledToDiskAndChecksummed() throws Exception {
+        try (RealFixture f = new RealFixture()) {
+            byte[] data = new byte[5 << 20];
+            new java.util.Random(7).nextBytes(data);
+            Path file = f.state.resolve("big.tar");
+            Files.write(file, data);
+            String sha = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(data));
+            StorageApi s = f.client.storage(RealFixture.NODE);
+            f.await(s.upload("local", "vztmpl", file, "big.tar", java.util.Optional.of(new StorageApi.Checksum("sha256", sha))));
+            Path stored = f.state.resolve("storage/local/template/cache/big.tar");
+            assertEquals(data.length, Files.size(stored));
+            assertTrue(java.util.Arrays.equals(data, Files.readAllBytes(stored)));
+            var bad = assertThrows(PveException.TaskFailed.class, () -> f.await(s.upload("local", "vztmpl", file, "other.tar",
+                    java.util.Optional.of(new StorageApi.Checksum("sha256", "00")))));
+            assertTrue(bad.exitStatus().startsWith("checksum mismatch"), bad.exitStatus());
+            assertFalse(Files.exists(f.state.resolve("storage/local/template/cache/other.tar")));
+            try (var left = Files.list(f.state.resolve("var/tmp"))) {
+                assertEquals(List.of(), left.toList(), "no spooled upload left behind");
+            }
+            f.await(s.deleteVolume("local", "local:vztmpl/big.tar").orElseThrow());
+            assertFalse(Files.exists(stored));
+        }
+    }
 }
