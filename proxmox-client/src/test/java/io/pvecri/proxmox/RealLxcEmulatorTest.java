@@ -87,6 +87,7 @@ class RealLxcEmulatorTest {
             LxcStatus running = f.lxc().status(101);
             assertTrue(running.running());
             assertTrue(running.pid() > 0);
+            assertTrue(running.mem() > 0 && running.mem() != 50L << 20, "memory use read from the CT's cgroup: " + running.mem());
             String status = Files.readString(Path.of("/proc", Long.toString(running.pid()), "status"));
             assertTrue(status.lines().anyMatch(l -> l.matches("Uid:\\s+100000\\s.*")), status);
             Path upper = f.volume("subvol-101-disk-0").resolve("upper");
