@@ -301,4 +301,33 @@ class RealLxcEmulatorTest {
             assertFalse(Files.exists(stored));
         }
     }
+
+    @Test
+    void aLocalEmulatorKeepsItsIdentityAcrossRestarts() throws Exception {
+        Path state = Files.createTempDirectory("pve-emu-local-");
+        try {
+            String secret;
+            String fingerprint;
+            try (var local = io.pvecri.proxmox.emulator.PveEmulator.startLocal(state, "127.0.0.1:0");
+                 PveClient c = PveClient.create(PveClientConfig.builder(local.url(), new ApiToken(local.tokenId(), local.secret()),
+                         new TlsTrust.Fingerprint(local.fingerprint())).build())) {
+                assertEquals("pve-emu", local.node());
+                assertEquals("pve-cri@pve!cri", local.tokenId());
+                assertTrue(local.fingerprint().matches("([0-9A-F]{2}:){31}[0-9A-F]{2}"), local.fingerprint());
+                assertEquals(List.of("pve-emu"), c.nodes().stream().map(NodeInfo::node).toList());
+                assertEquals(local.fingerprint(), c.nodes().getFirst().sslFingerprint());
+                assertEquals(List.of("local", "local-zfs"), c.storage("pve-emu").list().stream().map(StorageInfo::storage).toList());
+                assertEquals(state.resolve("etc/pve/lxc"), local.nodeFiles().configDir());
+                assertTrue(Files.readString(local.certificate()).startsWith("-----BEGIN CERTIFICATE-----"));
+                secret = local.secret();
+                fingerprint = local.fingerprint();
+            }
+            try (var again = io.pvecri.proxmox.emulator.LocalEmulator.start(state, "127.0.0.1:0")) {
+                assertEquals(secret, again.secret());
+                assertEquals(fingerprint, again.fingerprint());
+            }
+        } finally {
+            RealFixture.deleteTree(state);
+        }
+    }
 }
