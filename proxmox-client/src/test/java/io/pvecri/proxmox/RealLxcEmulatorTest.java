@@ -87,6 +87,7 @@ class RealLxcEmulatorTest {
             LxcStatus running = f.lxc().status(101);
             assertTrue(running.running());
             assertTrue(running.pid() > 0);
+            assertTrue(running.mem() > 0 && running.mem() != 50L << 20, "memory use read from the CT's cgroup: " + running.mem());
             String status = Files.readString(Path.of("/proc", Long.toString(running.pid()), "status"));
             assertTrue(status.lines().anyMatch(l -> l.matches("Uid:\\s+100000\\s.*")), status);
             Path upper = f.volume("subvol-101-disk-0").resolve("upper");
@@ -211,6 +212,122 @@ class RealLxcEmulatorTest {
             f.await(f.lxc().stop(100));
             f.await(f.lxc().delete(100));
             assertTrue(f.mounts().isEmpty(), f.mounts().toString());
+        }
+    }
+
+    @Test
+    void injectedFaultsStillApplyAndAFailedCloneLeavesNothing() throws Exception {
+        try (RealFixture f = new RealFixture(b -> b.configLockTimeout(Duration.ofSeconds(1)))) {
+            f.uploadTemplate();
+            f.createCt(100, Map.of());
+            f.await(f.lxc().template(100));
+
+            // a clone task that dies: no volume, no config for the new id, no lock left on the template
+            f.pve.faults().failTasks("vzclone", 1, "clone failed: injected");
+            var e = assertThrows(PveException.TaskFailed.class, () -> f.await(f.lxc().clone(100, 101, CloneOptions.linked())));
+            assertEquals("clone failed: injected", e.exitStatus());
+            assertFalse(Files.exists(f.volume("subvol-101-disk-0")));
+            assertFalse(Files.exists(f.files().configFile(101)));
+            assertTrue(f.lxc().config(100).lock().isEmpty());
+
+            // config lock held by someone else: PVE's timeout, from the real flock
+            f.pve.cluster().holdConfigFlock(100, Duration.ofSeconds(5));
+            var locked = assertThrows(PveException.Locked.class,
+                    () -> f.lxc().updateConfig(100, ConfigUpdate.set(PveParams.of().with("description", "x"))));
+            assertTrue(locked.getMessage().contains("pve-config-100.lock' - got timeout"), locked.getMessage());
+            f.files().lock().acquire(100, Duration.ofSeconds(30)).close(); // until the holder lets go
+
+            // a full clone copies the base; nextid answers around it
+            f.await(f.lxc().clone(100, 102, CloneOptions.fullCopy()));
+            assertEquals("local-zfs:subvol-102-disk-0,size=4G", f.lxc().config(102).get("rootfs").orElseThrow());
+            assertEquals(100_000, Files.getAttribute(f.volume("subvol-102-disk-0").resolve("bin/busybox"), "unix:uid"));
+            assertEquals(101, f.client.cluster().nextId());
+            f.pve.faults().staleNextId(1);
+            assertEquals(100, f.client.cluster().nextId(), "a stale answer names a taken id");
+            f.await(f.lxc().delete(102));
+            assertFalse(Files.exists(f.volume("subvol-102-disk-0")));
+        }
+    }
+
+    @Test
+    void rawKeysOverrideTheDefaultsAndAnIncludedFileJoinsANetworkNamespace() throws Exception {
+        String netns = "pve-emu-" + Long.toHexString(System.nanoTime());
+        RealFixture.run(List.of("ip", "netns", "add", netns));
+        try (RealFixture f = new RealFixture()) {
+            f.uploadTemplate();
+            f.createCt(100, Map.of());
+            // PVE drops lxc.namespace.* from a CT config, but lxc.include is kept: the namespace goes into an included file
+            Path include = f.state.resolve("ct100-namespaces.conf");
+            Files.writeString(include, "lxc.namespace.share.net = /run/netns/" + netns + "\n");
+            f.files().edit(100, c -> {
+                c.addRaw("lxc.mount.auto", "");
+                c.addRaw("lxc.mount.auto", "proc:rw cgroup:mixed");
+                c.addRaw("lxc.mount.entry", "/sys sys none rbind,ro,create=dir 0 0");
+                c.addRaw("lxc.include", include.toString());
+                c.addRaw("lxc.init.cmd", "/init.sh");
+            });
+            f.await(f.lxc().start(100));
+            long pid = f.lxc().status(100).pid();
+            Object netnsInode = Files.getAttribute(Path.of("/run/netns", netns), "unix:ino");
+            assertEquals("net:[" + netnsInode + "]", Files.readSymbolicLink(Path.of("/proc", Long.toString(pid), "ns/net")).toString());
+            f.await(f.lxc().stop(100));
+            f.await(f.lxc().delete(100));
+        } finally {
+            RealFixture.run(List.of("ip", "netns", "delete", netns));
+        }
+    }
+
+    @Test
+    void largeUploadsAreSpooledToDiskAndChecksummed() throws Exception {
+        try (RealFixture f = new RealFixture()) {
+            byte[] data = new byte[5 << 20];
+            new java.util.Random(7).nextBytes(data);
+            Path file = f.state.resolve("big.tar");
+            Files.write(file, data);
+            String sha = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(data));
+            StorageApi s = f.client.storage(RealFixture.NODE);
+            f.await(s.upload("local", "vztmpl", file, "big.tar", java.util.Optional.of(new StorageApi.Checksum("sha256", sha))));
+            Path stored = f.state.resolve("storage/local/template/cache/big.tar");
+            assertEquals(data.length, Files.size(stored));
+            assertTrue(java.util.Arrays.equals(data, Files.readAllBytes(stored)));
+            var bad = assertThrows(PveException.TaskFailed.class, () -> f.await(s.upload("local", "vztmpl", file, "other.tar",
+                    java.util.Optional.of(new StorageApi.Checksum("sha256", "00")))));
+            assertTrue(bad.exitStatus().startsWith("checksum mismatch"), bad.exitStatus());
+            assertFalse(Files.exists(f.state.resolve("storage/local/template/cache/other.tar")));
+            try (var left = Files.list(f.state.resolve("var/tmp"))) {
+                assertEquals(List.of(), left.toList(), "no spooled upload left behind");
+            }
+            f.await(s.deleteVolume("local", "local:vztmpl/big.tar").orElseThrow());
+            assertFalse(Files.exists(stored));
+        }
+    }
+
+    @Test
+    void aLocalEmulatorKeepsItsIdentityAcrossRestarts() throws Exception {
+        Path state = Files.createTempDirectory("pve-emu-local-");
+        try {
+            String secret;
+            String fingerprint;
+            try (var local = io.pvecri.proxmox.emulator.PveEmulator.startLocal(state, "127.0.0.1:0");
+                 PveClient c = PveClient.create(PveClientConfig.builder(local.url(), new ApiToken(local.tokenId(), local.secret()),
+                         new TlsTrust.Fingerprint(local.fingerprint())).build())) {
+                assertEquals("pve-emu", local.node());
+                assertEquals("pve-cri@pve!cri", local.tokenId());
+                assertTrue(local.fingerprint().matches("([0-9A-F]{2}:){31}[0-9A-F]{2}"), local.fingerprint());
+                assertEquals(List.of("pve-emu"), c.nodes().stream().map(NodeInfo::node).toList());
+                assertEquals(local.fingerprint(), c.nodes().getFirst().sslFingerprint());
+                assertEquals(List.of("local", "local-zfs"), c.storage("pve-emu").list().stream().map(StorageInfo::storage).toList());
+                assertEquals(state.resolve("etc/pve/lxc"), local.nodeFiles().configDir());
+                assertTrue(Files.readString(local.certificate()).startsWith("-----BEGIN CERTIFICATE-----"));
+                secret = local.secret();
+                fingerprint = local.fingerprint();
+            }
+            try (var again = io.pvecri.proxmox.emulator.LocalEmulator.start(state, "127.0.0.1:0")) {
+                assertEquals(secret, again.secret());
+                assertEquals(fingerprint, again.fingerprint());
+            }
+        } finally {
+            RealFixture.deleteTree(state);
         }
     }
 }

@@ -15,8 +15,19 @@ import java.util.Map;
 record EmuRequest(String method, String path, Map<String, List<String>> params, Map<String, String> headers,
                   Map<String, FilePart> files) {
 
-    /** A multipart file part. */
-    record FilePart(String fileName, byte[] content) {
+    /** A multipart file part: its bytes, or (large uploads to a real node) the file it was spooled to. */
+    record FilePart(String fileName, byte[] content, java.nio.file.Path spooled) {
+        FilePart(String fileName, byte[] content) {
+            this(fileName, content, null);
+        }
+
+        long size() throws java.io.IOException {
+            return spooled != null ? java.nio.file.Files.size(spooled) : content.length;
+        }
+
+        java.io.InputStream open() throws java.io.IOException {
+            return spooled != null ? java.nio.file.Files.newInputStream(spooled) : new java.io.ByteArrayInputStream(content);
+        }
     }
 
     String param(String name) {

@@ -36,14 +36,21 @@ final class HttpFront implements AutoCloseable {
     private static final int MAX_HEADER = 64 * 1024;
     private static final int MAX_BODY = 64 * 1024 * 1024;
 
+    /** Multipart bodies larger than this are spooled to disk when a spool directory is set. */
+    private static final long SPOOL_ABOVE = 1 << 20;
+
     private final ServerSocket server;
+    private final java.nio.file.Path spoolDir;
     private final Function<EmuRequest, EmuResponse> handler;
     private final Set<Socket> open = ConcurrentHashMap.newKeySet();
     private final Thread acceptor;
     private volatile boolean closed;
 
-    HttpFront(SSLContext tls, InetAddress address, int port, Function<EmuRequest, EmuResponse> handler) throws IOException {
+    /** @param spoolDir where large uploads are spooled ({@code var/tmp} of a state directory), or null to keep them in memory */
+    HttpFront(SSLContext tls, InetAddress address, int port, java.nio.file.Path spoolDir, Function<EmuRequest, EmuResponse> handler)
+            throws IOException {
         this.handler = handler;
+        this.spoolDir = spoolDir;
         SSLServerSocket s = (SSLServerSocket) tls.getServerSocketFactory().createServerSocket();
         s.setReuseAddress(true);
         s.bind(new InetSocketAddress(address, port));
@@ -79,7 +86,17 @@ final class HttpFront implements AutoCloseable {
                 if (req == null) {
                     return;
                 }
-                EmuResponse resp = handler.apply(req);
+                EmuResponse resp;
+                try {
+                    resp = handler.apply(req);
+                } finally {
+                    // a spooled upload the handler did not take over is removed
+                    for (EmuRequest.FilePart f : req.files().values()) {
+                        if (f.spooled() != null) {
+                            java.nio.file.Files.deleteIfExists(f.spooled());
+                        }
+                    }
+                }
                 if (resp.drop()) {
                     return;
                 }
@@ -99,7 +116,7 @@ final class HttpFront implements AutoCloseable {
     }
 
     /** Reads one request; null on a clean end of stream. */
-    private static EmuRequest read(InputStream in) throws IOException {
+    private EmuRequest read(InputStream in) throws IOException {
         String requestLine = line(in);
         if (requestLine == null) {
             return null;
@@ -120,7 +137,6 @@ final class HttpFront implements AutoCloseable {
                 headers.put(h.substring(0, colon).strip().toLowerCase(Locale.ROOT), h.substring(colon + 1).strip());
             }
         }
-        byte[] body = body(in, headers);
         String target = parts[1];
         int q = target.indexOf('?');
         String rawPath = q < 0 ? target : target.substring(0, q);
@@ -128,6 +144,16 @@ final class HttpFront implements AutoCloseable {
         // PVE percent-decodes the whole path before splitting it on '/'
         String path = UrlCodec.decode(rawPath);
         path = path.startsWith(PREFIX + "/") || path.equals(PREFIX) ? path.substring(PREFIX.length()) : "\0" + path;
+        String ct = headers.getOrDefault("content-type", "");
+        String cl = headers.get("content-length");
+        if (spoolDir != null && parts[0].equals("POST") && ct.toLowerCase(Locale.ROOT).startsWith("multipart/form-data")
+                && cl != null && headers.get("transfer-encoding") == null && Long.parseLong(cl.strip()) > SPOOL_ABOVE) {
+            Map<String, List<String>> params = new LinkedHashMap<>();
+            Map<String, EmuRequest.FilePart> files = new LinkedHashMap<>();
+            MultipartSpooler.parse(in, Long.parseLong(cl.strip()), RequestParser.boundary(ct), spoolDir, params, files);
+            return RequestParser.spooled(parts[0], path, query, headers, params, files);
+        }
+        byte[] body = body(in, headers);
         return RequestParser.parse(parts[0], path, query, headers, body);
     }
 

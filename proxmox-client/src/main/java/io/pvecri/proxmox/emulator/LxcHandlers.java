@@ -121,15 +121,32 @@ final class LxcHandlers {
         cluster.checkVmidUnused(vmid);
         Map<String, String> requested = configParams(c);
         boolean unprivileged = !"0".equals(requested.getOrDefault("unprivileged", "1"));
-        ConfigPermissions.check(cluster, vmid, null, requested, List.of(), unprivileged);
+        if (!unprivileged) {
+            cluster.check("/", "Sys.Modify"); // PVE 9: privileged CTs need Sys.Modify on /
+        }
+        Map<String, String> permissionParams = new LinkedHashMap<>(requested);
+        if (c.param("rootfs") != null) {
+            permissionParams.put("rootfs", c.param("rootfs"));
+        }
+        ConfigPermissions.check(cluster, vmid, null, permissionParams, List.of(), unprivileged);
+        String ostemplate = c.param("ostemplate");
+        if (ostemplate.equals("-")) {
+            throw PveError.die("pipe requires cli environment");
+        }
+        if (ostemplate.startsWith("/")) {
+            throw PveError.die("Only root can pass arbitrary filesystem paths.");
+        }
         String storage = c.param("storage", "local");
+        if (c.param("rootfs") == null && requested.keySet().stream().anyMatch(k -> k.matches("mp\\d+"))) {
+            throw PveError.die("mount points configured, but 'rootfs' not set - aborting");
+        }
         String rootfs = c.param("rootfs", storage + ":4");
         EmulatedCluster.Storage target = cluster.storage(rootfsStorage(rootfs, storage));
         cluster.check("/storage/" + target.id, "Datastore.AllocateSpace");
         if (!target.content.contains("rootdir")) {
-            throw PveError.die("storage '" + target.id + "' does not support container directories");
+            throw PveError.param("storage", "storage '" + target.id + "' does not support container directories");
         }
-        GuestState g = cluster.withFlock(vmid, config.createLockTimeout(),
+        cluster.withFlock(vmid, config.createLockTimeout(),
                 () -> cluster.claim(vmid, c.node(), "unable to create CT " + vmid + " - "));
         boolean ignoreUnpackErrors = c.flag("ignore-unpack-errors", false);
         EmuTask task = cluster.tasks.fork(c.node(), "vzcreate", Integer.toString(vmid), c.user(), t -> cluster.withFlock(vmid,

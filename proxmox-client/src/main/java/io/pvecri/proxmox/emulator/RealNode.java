@@ -61,6 +61,15 @@ final class RealNode {
             }
             reachable();
             files.prepare();
+            // uploads a crashed emulator was receiving
+            Path tmp = root.resolve("var/tmp");
+            if (Files.isDirectory(tmp)) {
+                try (var ds = Files.newDirectoryStream(tmp, "pveupload-*")) {
+                    for (Path p : ds) {
+                        Files.deleteIfExists(p);
+                    }
+                }
+            }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot prepare state directory " + root + ": " + e.getMessage(), e);
         }

@@ -46,6 +46,22 @@ final class RequestParser {
         return new EmuRequest(method, path, params, headers, files);
     }
 
+    /** A request whose multipart body was already read ({@link MultipartSpooler}); query parameters still win. */
+    static EmuRequest spooled(String method, String path, String query, Map<String, String> headers,
+                              Map<String, List<String>> params, Map<String, EmuRequest.FilePart> files) {
+        Map<String, List<String>> all = new LinkedHashMap<>(params);
+        all.putAll(UrlCodec.decodeForm(query));
+        return new EmuRequest(method, path, all, headers, files);
+    }
+
+    static String boundary(String contentType) throws IOException {
+        Matcher m = BOUNDARY.matcher(contentType);
+        if (!m.find()) {
+            throw new IOException("multipart without boundary");
+        }
+        return m.group(1);
+    }
+
     private static void json(byte[] body, Map<String, List<String>> params) throws IOException {
         JsonNode root = JSON.readTree(body);
         if (root == null || !root.isObject()) {

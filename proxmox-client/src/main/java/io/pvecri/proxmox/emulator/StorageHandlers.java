@@ -140,7 +140,7 @@ final class StorageHandlers {
         return Reply.of(task.upid);
     }
 
-    private Reply upload(Call c) {
+    private Reply upload(Call c) throws java.io.IOException {
         cluster.requireNode(c.node());
         EmulatedCluster.Storage s = cluster.storage(c.path("storage"));
         cluster.check("/storage/" + s.id, "Datastore.AllocateTemplate");
@@ -166,31 +166,59 @@ final class StorageHandlers {
         String algorithm = c.param("checksum-algorithm");
         String expected = c.param("checksum");
         String volid = s.id + ":" + content + "/" + name;
+        // the worker owns the uploaded data from here on (a spooled file is moved out of the front's way)
+        java.nio.file.Path upload = null;
+        if (file.spooled() != null) {
+            upload = file.spooled().resolveSibling(file.spooled().getFileName() + ".task");
+            java.nio.file.Files.move(file.spooled(), upload);
+        }
+        java.nio.file.Path spooled = upload;
         EmuTask task = cluster.tasks.fork(c.node(), "imgcopy", "", c.user(), t -> {
-            t.log("starting file import from: /var/tmp/pveupload-" + HexFormat.of().formatHex(sha("md5", name.getBytes())));
-            work(t);
-            if (algorithm != null) {
-                String got = HexFormat.of().formatHex(sha(algorithm, file.content()));
-                if (!got.equalsIgnoreCase(expected)) {
-                    t.log("calculating checksum...");
-                    throw PveError.die("checksum mismatch: got '" + got + "' != expect '" + expected + "'");
+            try {
+                importUpload(t, c.node(), s, content, name, volid, file, spooled, algorithm, expected);
+            } finally {
+                if (spooled != null) {
+                    java.nio.file.Files.deleteIfExists(spooled);
                 }
-                t.log("calculating checksum...OK, checksum verified");
             }
-            if (cluster.isReal()) {
-                java.nio.file.Path target = cluster.real().volumes.contentDir(s, content).resolve(name);
-                java.nio.file.Files.createDirectories(target.getParent());
-                java.nio.file.Path tmp = target.resolveSibling("." + name + ".tmp." + t.pid);
-                java.nio.file.Files.write(tmp, file.content());
-                java.nio.file.Files.move(tmp, target, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
-                        java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-            } else {
-                s.volumes.put(volid, new EmulatedCluster.Volume(volid, content, format(name), file.content().length, 0, ""));
-            }
-            t.log("target node: " + c.node());
-            t.log("file size is: " + file.content().length);
         });
         return Reply.of(task.upid);
+    }
+
+    private void importUpload(EmuTask t, String node, EmulatedCluster.Storage s, String content, String name, String volid,
+                              EmuRequest.FilePart file, java.nio.file.Path spooled, String algorithm, String expected)
+            throws java.io.IOException {
+        t.log("starting file import from: " + (spooled != null ? spooled.toString()
+                : "/var/tmp/pveupload-" + HexFormat.of().formatHex(sha("md5", name.getBytes()))));
+        work(t);
+        long size = spooled != null ? java.nio.file.Files.size(spooled) : file.content().length;
+        if (algorithm != null) {
+            String got;
+            try (java.io.InputStream in = spooled != null ? java.nio.file.Files.newInputStream(spooled) : file.open()) {
+                got = HexFormat.of().formatHex(sha(algorithm, in));
+            }
+            if (!got.equalsIgnoreCase(expected)) {
+                t.log("calculating checksum...");
+                throw PveError.die("checksum mismatch: got '" + got + "' != expect '" + expected + "'");
+            }
+            t.log("calculating checksum...OK, checksum verified");
+        }
+        if (cluster.isReal()) {
+            java.nio.file.Path target = cluster.real().volumes.contentDir(s, content).resolve(name);
+            java.nio.file.Files.createDirectories(target.getParent());
+            java.nio.file.Path tmp = target.resolveSibling("." + name + ".tmp." + t.pid);
+            if (spooled != null) {
+                java.nio.file.Files.move(spooled, tmp, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            } else {
+                java.nio.file.Files.write(tmp, file.content());
+            }
+            java.nio.file.Files.move(tmp, target, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } else {
+            s.volumes.put(volid, new EmulatedCluster.Volume(volid, content, format(name), size, 0, ""));
+        }
+        t.log("target node: " + node);
+        t.log("file size is: " + size);
     }
 
     private Reply ociPull(Call c) {
@@ -251,6 +279,14 @@ final class StorageHandlers {
     }
 
     private static byte[] sha(String algorithm, byte[] data) {
+        try {
+            return sha(algorithm, new java.io.ByteArrayInputStream(data));
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    private static byte[] sha(String algorithm, java.io.InputStream data) throws java.io.IOException {
         String jca = switch (algorithm.toLowerCase(Locale.ROOT)) {
             case "md5" -> "MD5";
             case "sha1" -> "SHA-1";
@@ -261,7 +297,12 @@ final class StorageHandlers {
             default -> throw PveError.param("checksum-algorithm", "value '" + algorithm + "' does not have a value in the enumeration 'md5, sha1, sha224, sha256, sha384, sha512'");
         };
         try {
-            return MessageDigest.getInstance(jca).digest(data);
+            MessageDigest md = MessageDigest.getInstance(jca);
+            byte[] buf = new byte[1 << 16];
+            for (int n; (n = data.read(buf)) > 0; ) {
+                md.update(buf, 0, n);
+            }
+            return md.digest();
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }

@@ -45,8 +45,13 @@ public record NodeFiles(Path configDir, Path lockDir, Path lxcPath) {
     public void writeConfig(int vmid, CtConfigFile config) throws IOException {
         Path target = configFile(vmid);
         Path tmp = target.resolveSibling("." + vmid + ".conf.tmp." + ProcessHandle.current().pid() + "." + Thread.currentThread().threadId());
-        Files.writeString(tmp, config.render(), StandardCharsets.UTF_8);
-        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        try {
+            Files.writeString(tmp, config.render(), StandardCharsets.UTF_8);
+            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            Files.deleteIfExists(tmp); // no stray temp file next to the configs
+            throw e;
+        }
     }
 
     /**
