@@ -52,6 +52,14 @@ public interface ContainerBackend {
         return false;
     }
 
+    /**
+     * The container whose LXC container (and cgroup {@code lxc.payload.<name>}) is named {@code lxcName}:
+     * the name itself on the lxc backend, a CT's VMID on the proxmox backend.
+     */
+    default java.util.Optional<String> containerIdOf(String lxcName) {
+        return java.util.Optional.of(lxcName);
+    }
+
     /** The image is gone from the cache: drop whatever the backend kept for it. Never throws. */
     default void imageRemoved(String imageId) {
     }

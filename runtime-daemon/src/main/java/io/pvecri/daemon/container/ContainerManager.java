@@ -487,6 +487,11 @@ public final class ContainerManager {
         return list().stream().filter(r -> r.sandboxId().equals(sandboxId)).toList();
     }
 
+    /** The container whose LXC container is named {@code lxcName} (its cgroup is {@code lxc.payload.<lxcName>}). */
+    public Optional<ContainerRecord> findByLxcName(String lxcName) {
+        return backend.containerIdOf(lxcName).flatMap(id -> store.get(id));
+    }
+
     public Optional<ContainerRecord> find(String idOrPrefix) {
         RequestLimits.requireId("container id", idOrPrefix);
         return IdIndex.find(store.all(), ContainerRecord::id, idOrPrefix);

@@ -159,16 +159,15 @@ public final class GpuDevices implements DeviceAllocator, AutoCloseable {
 
     // ---- callbacks of the service (sampling thread) -----------------------------------------
 
-    /** {@code .../lxc.payload.<id>/...} → the id, when it is one of our containers. */
+    /** {@code .../lxc.payload.<name>/...} → the container id, when it is one of our containers. */
     Optional<String> containerOfCgroup(String cgroupPath) {
         ContainerManager c = containers;
         if (c == null) {
             return Optional.empty();
         }
-        Optional<String> id = payloadName(cgroupPath);
         try {
-            return id.flatMap(c::find).map(ContainerRecord::id).filter(found -> found.equals(id.get()));
-        } catch (RuntimeException notAnId) {
+            return payloadName(cgroupPath).flatMap(c::findByLxcName).map(ContainerRecord::id);
+        } catch (RuntimeException notOurs) {
             return Optional.empty();
         }
     }

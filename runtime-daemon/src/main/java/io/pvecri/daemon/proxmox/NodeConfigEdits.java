@@ -14,21 +14,28 @@ import java.util.Map;
 /**
  * What pve-cri writes into a CT's config file on the node itself, because an API token may not set it
  * (reference §7): bind mount points ({@code mpN}) for the CRI's directory volumes, device passthrough
- * ({@code devN}), and raw {@code lxc.*} keys that make the CT a pve-cri container: the init shim as init,
- * the pod's namespaces, the shim/log/shm mounts, the stop signal. Applied under the CT's config flock.
+ * ({@code devN}), and one raw {@code lxc.include} naming a file of pve-cri's own with the LXC keys
+ * that make the CT a pve-cri container: the init shim as init, the pod's namespaces, the shim/log/shm
+ * mounts, the stop signal. PVE drops raw keys it does not know when it parses a CT config
+ * ({@code lxc.namespace.*} among them) but keeps {@code lxc.include}, which LXC reads in place, after
+ * PVE's generated keys. The config file is edited under the CT's flock.
  *
  * <p>The CT is unprivileged and joins namespaces owned by the host's user namespace, where the kernel
  * refuses a fresh sysfs mount; so the auto mounts are reset to {@code proc:rw cgroup:mixed} and the
- * host's {@code /sys} is bind-mounted read-only instead.
+ * host's {@code /sys} is bind-mounted read-only instead. LXC's default seccomp profile (PVE's
+ * common.conf) is cleared: the shim installs the filter the CRI asks for.
  */
 final class NodeConfigEdits {
 
     private NodeConfigEdits() {}
 
-    /** Applies the container's mounts, devices and raw keys to {@code c}, replacing earlier ones of ours. */
-    static void apply(CtConfigFile c, LaunchSpec s) {
+    /**
+     * Applies the container's mount points and devices to {@code c} and points it at {@code include},
+     * replacing earlier ones of ours; returns the lines of the include file.
+     */
+    static List<String> apply(CtConfigFile c, LaunchSpec s, Path include) {
         c.options().keySet().stream().filter(k -> k.matches("(mp|dev)\\d+")).toList().forEach(c::remove);
-        c.removeRaw((k, v) -> true);
+        c.removeRaw((k, v) -> k.equals("lxc.include") && v.equals(include.toString()));
         int mp = 0;
         int dev = 0;
         List<Map.Entry<String, String>> raw = new ArrayList<>();
@@ -42,6 +49,7 @@ final class NodeConfigEdits {
         raw.add(Map.entry("lxc.mount.entry", "/sys sys none rbind,ro,create=dir 0 0"));
         raw.add(Map.entry("lxc.signal.halt", Integer.toString(s.meta().stopSignal())));
         raw.add(Map.entry("lxc.console.path", "none"));
+        raw.add(Map.entry("lxc.seccomp.profile", ""));
         raw.add(Map.entry("lxc.mount.entry", Fstab.escape(s.shimDir()) + " .pve-cri none bind,create=dir 0 0"));
         if (s.logDir() != null) {
             raw.add(Map.entry("lxc.mount.entry", Fstab.escape(s.logDir()) + " .pve-cri/log none bind,create=dir 0 0"));
@@ -76,7 +84,11 @@ final class NodeConfigEdits {
                 raw.add(Map.entry(cgroupDevicesKey(), d.type() + " " + d.major() + ":" + d.minor() + " " + d.permissions()));
             }
         }
-        raw.forEach(e -> c.addRaw(e.getKey(), e.getValue()));
+        c.addRaw("lxc.include", include.toString());
+        List<String> lines = new ArrayList<>();
+        lines.add("# Written by pve-cri for container " + s.id() + "; included by the CT's config (lxc.include).");
+        raw.forEach(e -> lines.add(e.getKey() + " = " + e.getValue()));
+        return lines;
     }
 
     private static void namespace(List<Map.Entry<String, String>> raw, String kind, Ns ns) {

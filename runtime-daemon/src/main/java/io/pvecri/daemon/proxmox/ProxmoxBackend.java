@@ -52,6 +52,7 @@ public final class ProxmoxBackend implements ContainerBackend {
     private final CtRecords containers;
     private final TemplateStore templates;
     private final PveTasks tasks;
+    private final Path includes;
     private final long hostMemoryMiB;
 
     public ProxmoxBackend(PveClient client, ProxmoxSection.Settings settings, Path stateDir) throws IOException {
@@ -62,6 +63,8 @@ public final class ProxmoxBackend implements ContainerBackend {
         this.tasks = new PveTasks(client, Duration.ofSeconds(settings.taskTimeoutSeconds()));
         this.templates = new TemplateStore(client, settings, new CtRecords(stateDir.resolve("templates")), tasks,
                 stateDir.resolve("work"));
+        this.includes = stateDir.resolve("lxc");
+        Files.createDirectories(includes);
         this.hostMemoryMiB = hostMemoryMiB();
     }
 
@@ -144,7 +147,10 @@ public final class ProxmoxBackend implements ContainerBackend {
             tasks.await("linked clone of CT " + template + " to " + vmid, clone.result());
             lxc.updateConfig(vmid, ConfigUpdate.set(apiConfig(spec)));
             int v = vmid;
-            node.edit(vmid, c -> NodeConfigEdits.apply(c, spec));
+            Path include = includes.resolve(spec.id() + ".conf");
+            List<String> lines = new ArrayList<>();
+            node.edit(vmid, c -> lines.addAll(NodeConfigEdits.apply(c, spec, include)));
+            io.pvecri.daemon.util.AtomicFiles.write(include, (String.join("\n", lines) + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
             chownToMappedRoot(spec.shimDir());
             if (spec.logDir() != null) {
                 chownToMappedRoot(spec.logDir());
@@ -251,6 +257,7 @@ public final class ProxmoxBackend implements ContainerBackend {
         try {
             if (destroyIfOurs(vmid, id)) {
                 containers.delete(id);
+                Files.deleteIfExists(includes.resolve(id + ".conf"));
             }
         } catch (PveException ex) {
             throw new IOException("PVE could not destroy CT " + vmid + ": " + PveFailures.describe(ex), ex);
@@ -367,6 +374,16 @@ public final class ProxmoxBackend implements ContainerBackend {
             }
         }
         return ids;
+    }
+
+    @Override
+    public Optional<String> containerIdOf(String lxcName) {
+        try {
+            int vmid = Integer.parseInt(lxcName);
+            return containers.all().stream().filter(e -> e.vmid() == vmid).map(CtRecords.Entry::name).findFirst();
+        } catch (NumberFormatException | IOException e) {
+            return Optional.empty();
+        }
     }
 
     @Override
