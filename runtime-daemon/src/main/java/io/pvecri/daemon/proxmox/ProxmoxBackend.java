@@ -282,15 +282,18 @@ public final class ProxmoxBackend implements ContainerBackend {
         LxcConfig c;
         try {
             c = lxc.config(vmid);
+            if (c.lock().filter("create"::equals).isPresent()) {
+                // A clone still running (its config only holds 'lock: create' until the task copies
+                // the template's, tags included): wait for the task, then look again.
+                waitUnlocked(vmid);
+                c = lxc.config(vmid);
+            }
         } catch (PveException.NotFound nf) {
             return true;
         }
         if (!c.tags().contains(s.tag()) || c.template()) {
             LOG.warn("proxmox.ct_not_ours", "id", id, "vmid", vmid, "tags", String.join(";", c.tags()));
             return true;
-        }
-        if (c.lock().isPresent() && c.lock().get().equals("create")) {
-            waitUnlocked(vmid);
         }
         try {
             if (lxc.status(vmid).running()) {
@@ -308,7 +311,7 @@ public final class ProxmoxBackend implements ContainerBackend {
     private void waitUnlocked(int vmid) {
         long deadline = System.nanoTime() + Duration.ofSeconds(s.taskTimeoutSeconds()).toNanos();
         LxcApi lxc = client.lxc(s.node());
-        while (lxc.config(vmid).lock().isPresent() && System.nanoTime() < deadline) {
+        while (lxc.config(vmid).lock().filter("create"::equals).isPresent() && System.nanoTime() < deadline) {
             try {
                 Thread.sleep(200);
             } catch (InterruptedException e) {

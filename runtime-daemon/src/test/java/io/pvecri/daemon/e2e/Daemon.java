@@ -228,6 +228,24 @@ public final class Daemon implements AutoCloseable {
         return lxcNames.getOrDefault(containerId, containerId);
     }
 
+    /**
+     * The LXC config the container runs with: its {@code config} file under the lxcpath plus every
+     * file it names with {@code lxc.include} (where the proxmox backend keeps pve-cri's keys).
+     */
+    public String lxcConfig(String containerId) throws IOException {
+        String config = Files.readString(lxcPath().resolve(lxcName(containerId)).resolve("config"));
+        StringBuilder all = new StringBuilder(config);
+        for (String line : config.lines().toList()) {
+            if (line.startsWith("lxc.include")) {
+                Path included = Path.of(line.substring(line.indexOf('=') + 1).strip());
+                if (Files.isRegularFile(included)) {
+                    all.append(Files.readString(included));
+                }
+            }
+        }
+        return all.toString();
+    }
+
     /** The PVE node (the emulator, or a real node from the environment) on the proxmox backend. */
     public java.util.Optional<PveTarget> pve() {
         return java.util.Optional.ofNullable(pve);

@@ -164,7 +164,7 @@ class GpuIT {
         assertEquals("fake cuda\n", pods.execOk(a, "cat", cuda.toString()));
         assertNotEquals(0, pods.exec(a, "sh", "-c", "echo x > " + cuda).getExitCode(), "driver files are read-only");
         assertNotEquals(0, pods.exec(a, "ls", libDir.resolve("libunrelated.so.1").toString()).getExitCode());
-        String lxcConfig = Files.readString(daemon.lxcPath().resolve(daemon.lxcName(a)).resolve("config"));
+        String lxcConfig = daemon.lxcConfig(a);
         assertTrue(lxcConfig.contains("devices.allow = c 195:0 rwm"), lxcConfig);
 
         ListGpuAllocationsResponse held = allocations();

@@ -35,7 +35,7 @@ class UpdateResourcesIT {
     void limitsGivenAtCreationAreInTheContainersCgroup() {
         String id = startLimited(64 * MIB, 50_000);
 
-        Cgroups cgroups = Cgroups.ofWorkload(daemon.daemon().lxcPath(), id);
+        Cgroups cgroups = Cgroups.ofWorkload(daemon.daemon().lxcPath(), daemon.daemon().lxcName(id));
 
         assertEquals(64 * MIB, cgroups.memoryLimit());
         assertEquals(new CpuQuota(50_000, PERIOD), cgroups.cpuQuota());
@@ -50,7 +50,7 @@ class UpdateResourcesIT {
                 .setLinux(limits(128 * MIB, 20_000))
                 .build());
 
-        Cgroups cgroups = Cgroups.ofWorkload(daemon.daemon().lxcPath(), id);
+        Cgroups cgroups = Cgroups.ofWorkload(daemon.daemon().lxcPath(), daemon.daemon().lxcName(id));
         assertEquals(128 * MIB, cgroups.memoryLimit());
         assertEquals(new CpuQuota(20_000, PERIOD), cgroups.cpuQuota());
         LinuxContainerResources reported = pods.status(id).getResources().getLinux();
