@@ -242,7 +242,7 @@ class ProtoWireTest {
     assertEquals("pvecri.admin.v1.AdminService", AdminServiceGrpc.SERVICE_NAME);
     Set<String> rpcs = admin.findServiceByName("AdminService").getMethods().stream()
         .map(MethodDescriptor::getName).collect(Collectors.toCollection(TreeSet::new));
-    assertEquals(new TreeSet<>(List.of("DaemonInfo", "ImportImage", "ListGpuAllocations")), rpcs);
+    assertEquals(new TreeSet<>(List.of("CollectImageGarbage", "DaemonInfo", "ImportImage", "ListGpuAllocations")), rpcs);
     Descriptor importRequest = admin.findMessageTypeByName("ImportImageRequest");
     assertEquals(1, importRequest.findFieldByName("path").getNumber());
     assertEquals(2, importRequest.findFieldByName("name").getNumber());
