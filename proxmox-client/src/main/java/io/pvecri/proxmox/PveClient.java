@@ -24,6 +24,7 @@ public final class PveClient implements AutoCloseable {
     private final PveClientConfig config;
     private final PveHttp http;
     private final ClusterApi cluster;
+    private final AccessApi access;
     private final TaskApi tasks;
     private final TaskWaiter waiter;
     private final VmidAllocator allocator;
@@ -33,6 +34,7 @@ public final class PveClient implements AutoCloseable {
         this.config = config;
         this.http = new PveHttp(config);
         this.cluster = new ClusterApi(http);
+        this.access = new AccessApi(http);
         this.tasks = new TaskApi(http);
         this.waiter = new TaskWaiter(tasks, config.taskPoll(), config.taskLogTail());
         this.allocator = new VmidAllocator(cluster, config.vmidAttempts());
@@ -63,6 +65,10 @@ public final class PveClient implements AutoCloseable {
 
     public ClusterApi cluster() {
         return cluster;
+    }
+
+    public AccessApi access() {
+        return access;
     }
 
     public LxcApi lxc(String node) {

@@ -74,7 +74,7 @@ public final class EmulatedCluster {
     private final Map<Integer, GuestState> guests = new ConcurrentHashMap<>();
     private final Map<Integer, Semaphore> flocks = new ConcurrentHashMap<>();
     private final Map<String, Storage> storages = new ConcurrentHashMap<>();
-    private final Set<String> denied = ConcurrentHashMap.newKeySet();
+    private final Set<Denial> denied = ConcurrentHashMap.newKeySet();
     private final int nextIdLower;
     private final int nextIdUpper;
     private final RealNode real;
@@ -506,14 +506,42 @@ public final class EmulatedCluster {
 
     // ---- permissions ------------------------------------------------------------------------------
 
-    /** Denies {@code privilege} on ACL {@code path} to every token, e.g. {@code deny("/vms/100", "VM.Allocate")}. */
+    /**
+     * Denies {@code privilege} to every token on ACL {@code path} and every path below it (PVE ACLs
+     * propagate), e.g. {@code deny("/vms/100", "VM.Allocate")}; {@code deny("/vms", "VM.Clone")} denies it on
+     * every guest.
+     */
     public void deny(String path, String privilege) {
-        denied.add(path + "|" + privilege);
+        denied.add(new Denial(path, privilege));
     }
 
-    /** {@code $rpcenv->check($user, $path, [$priv])}. */
+    private record Denial(String path, String privilege) {
+    }
+
+    /**
+     * The privileges a token holds on {@code path}, as {@code GET /access/permissions} reports them: the
+     * {@code Administrator} role on {@code /}, less every privilege denied on {@code path} or above it.
+     */
+    public Set<String> privileges(String path) {
+        Set<String> out = new java.util.TreeSet<>(Privileges.ADMINISTRATOR);
+        for (Denial d : denied) {
+            if (Privileges.covers(d.path(), path)) {
+                out.remove(d.privilege());
+            }
+        }
+        return java.util.Collections.unmodifiableSet(out);
+    }
+
+    /** The paths {@code GET /access/permissions} lists without {@code path}: PVE's top-level ones and those with ACL entries. */
+    List<String> aclPaths() {
+        java.util.TreeSet<String> out = new java.util.TreeSet<>(Privileges.TOP_LEVEL_PATHS);
+        denied.forEach(d -> out.add(d.path()));
+        return List.copyOf(out);
+    }
+
+    /** {@code $rpcenv->check($user, $path, [$priv])}: agrees with {@link #privileges(String)}. */
     void check(String path, String privilege) {
-        if (denied.contains(path + "|" + privilege)) {
+        if (!privileges(path).contains(privilege)) {
             throw PveError.perm(path + ", " + privilege);
         }
     }

@@ -36,6 +36,7 @@ public final class PveEmulator implements AutoCloseable {
         new TaskHandlers(cluster).register(router);
         new LxcHandlers(config, cluster, faults).register(router);
         new StorageHandlers(config, cluster, faults).register(router);
+        new AccessHandlers(config, cluster).register(router);
         this.front = new HttpFront(config.tls().context(), InetAddress.getByName(config.listenHost()), config.port(),
                 cluster.stateDir().map(d -> d.resolve("var/tmp")).orElse(null), router);
     }

@@ -94,7 +94,8 @@ public final class ProxmoxBackend implements ContainerBackend {
 
     /**
      * Checks at start what the backend needs of the node: the API answers with this token, the node
-     * exists, the storages exist with the content types used. Returns the problems, empty when ready.
+     * exists, the storages exist with the content types used, the token holds every privilege of
+     * {@link RequiredPrivileges} on its path. Returns the problems, empty when ready.
      */
     public List<String> validate() {
         List<String> problems = new ArrayList<>();
@@ -118,8 +119,26 @@ public final class ProxmoxBackend implements ContainerBackend {
                 problems.add("proxmox.rootfsStorage: storage '" + s.rootfsStorage() + "' is of type " + root.get().type()
                         + ", which has no linked clones; use a zfspool, lvmthin, rbd or btrfs storage");
             }
+            problems.addAll(missingPrivileges());
         } catch (PveException e) {
             problems.add(PveFailures.describe(e));
+        }
+        return problems;
+    }
+
+    /** One problem per privilege of {@link RequiredPrivileges} the token lacks ({@code GET /access/permissions}). */
+    private List<String> missingPrivileges() {
+        List<String> problems = new ArrayList<>();
+        for (RequiredPrivileges required : RequiredPrivileges.of(s)) {
+            Set<String> held = client.access().privileges(required.path());
+            for (String privilege : required.privileges()) {
+                if (!held.contains(privilege)) {
+                    problems.add(required.missing(s.tokenId(), privilege));
+                }
+            }
+        }
+        if (!problems.isEmpty()) {
+            LOG.warn("proxmox.token_privileges_missing", "token", s.tokenId(), "missing", problems.size());
         }
         return problems;
     }
