@@ -120,8 +120,8 @@ public final class ContainerManager {
                 "image \"" + RequestLimits.printable(imageName) + "\" is not present on this node; import it with `pve-cri images import` (or pull it) first"));
         Path imageRootfs;
         try {
-            // Held from here on: image garbage collection never removes an image a container holds,
-            // so its rootfs cannot go away while the container is being created on it.
+            // Held from here on: neither garbage collection nor RemoveImage removes an image a
+            // container holds, so its rootfs (and rootfs artefact) cannot go while the container is made.
             images.acquire(image.id());
             undo.push(() -> images.release(image.id()));
             imageRootfs = images.rootfs(image.id());
@@ -154,15 +154,6 @@ public final class ContainerManager {
                 }
             }
             process = withEnv(process, grant.get().env());
-        }
-
-        // The container holds its image from here on: the image cannot be removed (and its
-        // rootfs artefact dropped) while the container is being made.
-        try {
-            images.acquire(image.id());
-            undo.push(() -> images.release(image.id()));
-        } catch (ImageCacheException e) {
-            throw CriException.notFound("image " + image.id() + " disappeared while creating the container: " + e.getMessage());
         }
 
         Path dir = containersDir.resolve(id);
