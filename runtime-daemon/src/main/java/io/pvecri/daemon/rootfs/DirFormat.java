@@ -3,8 +3,6 @@ package io.pvecri.daemon.rootfs;
 import io.pvecri.daemon.backend.LaunchSpec;
 import io.pvecri.daemon.util.FileTrees;
 
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 
@@ -14,11 +12,11 @@ import java.util.Map;
  * {@code <containersDir>/<id>/upper}. Nothing per image.
  */
 public final class DirFormat implements RootfsFormat {
-    private final Path containersDir;
+    private final UpperDirs upperDirs;
     private final Observer observer;
 
     public DirFormat(Path containersDir, Observer observer) {
-        this.containersDir = containersDir;
+        this.upperDirs = new UpperDirs(containersDir);
         this.observer = observer;
     }
 
@@ -29,32 +27,14 @@ public final class DirFormat implements RootfsFormat {
 
     @Override
     public LaunchSpec.Rootfs prepare(String containerId, String imageId, Path imageTree) throws RootfsException {
-        long t0 = System.nanoTime();
-        Path upper = upper(Tools.containerId(containerId));
-        try {
-            Files.createDirectories(upper);
-        } catch (IOException e) {
-            RootfsException failure = new RootfsException(RootfsException.classify(String.valueOf(e.getMessage())),
-                    "cannot create the upper dir " + upper + ": " + e.getMessage(), e);
-            observer.done(name(), "prepare", System.nanoTime() - t0, failure);
-            throw failure;
-        }
-        observer.done(name(), "prepare", System.nanoTime() - t0, null);
-        return new LaunchSpec.Rootfs.Overlay(imageTree, upper);
+        String id = Tools.containerId(containerId);
+        return Timed.call(observer, name(), "prepare", _ -> new LaunchSpec.Rootfs.Overlay(imageTree, upperDirs.create(id)));
     }
 
     @Override
     public void release(String containerId) throws RootfsException {
-        long t0 = System.nanoTime();
-        try {
-            FileTrees.deleteRetrying(upper(Tools.containerId(containerId)));
-        } catch (IOException e) {
-            RootfsException failure = new RootfsException(RootfsException.Reason.FAILED,
-                    "cannot delete the upper dir of container " + containerId + ": " + e.getMessage(), e);
-            observer.done(name(), "release", System.nanoTime() - t0, failure);
-            throw failure;
-        }
-        observer.done(name(), "release", System.nanoTime() - t0, null);
+        String id = Tools.containerId(containerId);
+        Timed.run(observer, name(), "release", _ -> upperDirs.delete(id));
     }
 
     @Override
@@ -69,12 +49,12 @@ public final class DirFormat implements RootfsFormat {
 
     @Override
     public Path writableLayer(String containerId) {
-        return containersDir.resolve(containerId).resolve("upper");
+        return upperDirs.path(containerId);
     }
 
     @Override
     public FileTrees.Usage writableUsage(String containerId) {
-        return FileTrees.usage(writableLayer(containerId));
+        return upperDirs.usage(containerId);
     }
 
     @Override
@@ -85,9 +65,5 @@ public final class DirFormat implements RootfsFormat {
     @Override
     public FileTrees.Usage layersOutsideContainersDir() {
         return new FileTrees.Usage(0, 0);
-    }
-
-    private Path upper(String containerId) {
-        return containersDir.resolve(containerId).resolve("upper");
     }
 }

@@ -34,7 +34,7 @@ public final class RawFormat implements RootfsFormat {
     private static final long UNMOUNT_WAIT_MS = 5000;
 
     private final Path dir;
-    private final Path containersDir;
+    private final UpperDirs upperDirs;
     private final int headroomPercent;
     private final Observer observer;
     /** Container id to image hex, for every container whose rootfs is prepared. */
@@ -43,7 +43,7 @@ public final class RawFormat implements RootfsFormat {
 
     public RawFormat(Path dir, Path containersDir, int headroomPercent, Observer observer) throws RootfsException {
         this.dir = dir;
-        this.containersDir = containersDir;
+        this.upperDirs = new UpperDirs(containersDir);
         this.headroomPercent = headroomPercent;
         this.observer = observer;
         try {
@@ -83,42 +83,31 @@ public final class RawFormat implements RootfsFormat {
 
     @Override
     public LaunchSpec.Rootfs prepare(String containerId, String imageId, Path imageTree) throws RootfsException {
-        long t0 = System.nanoTime();
-        try {
+        return Timed.call(observer, name(), "prepare", t0 -> {
             String id = Tools.containerId(containerId);
             String hex = Tools.imageHex(imageId);
-            Path upper = writableLayer(id);
             synchronized (lock(hex)) {
                 ensureFile(hex, imageTree);
                 ensureMounted(hex);
                 users.put(id, hex);
             }
+            Path upper;
             try {
-                Files.createDirectories(upper);
-            } catch (IOException e) {
+                upper = upperDirs.create(id);
+            } catch (RootfsException e) {
                 release(id);
-                throw new RootfsException(RootfsException.classify(String.valueOf(e.getMessage())),
-                        "cannot create the upper dir " + upper + ": " + e.getMessage(), e);
+                throw e;
             }
-            observer.done(name(), "prepare", System.nanoTime() - t0, null);
             LOG.debug("rootfs.prepared", "format", "raw", "id", id, "image", hex, "ms", (System.nanoTime() - t0) / 1_000_000);
             return new LaunchSpec.Rootfs.Overlay(mountPoint(hex), upper);
-        } catch (RootfsException e) {
-            observer.done(name(), "prepare", System.nanoTime() - t0, e);
-            throw e;
-        }
+        });
     }
 
     @Override
     public void release(String containerId) throws RootfsException {
-        long t0 = System.nanoTime();
-        try {
+        Timed.run(observer, name(), "release", _ -> {
             String id = Tools.containerId(containerId);
-            try {
-                FileTrees.deleteRetrying(writableLayer(id));
-            } catch (IOException e) {
-                throw new RootfsException(RootfsException.Reason.FAILED, "cannot delete the upper dir of container " + id + ": " + e.getMessage(), e);
-            }
+            upperDirs.delete(id);
             String hex = users.get(id);
             if (hex != null) {
                 synchronized (lock(hex)) {
@@ -128,17 +117,12 @@ public final class RawFormat implements RootfsFormat {
                     }
                 }
             }
-            observer.done(name(), "release", System.nanoTime() - t0, null);
-        } catch (RootfsException e) {
-            observer.done(name(), "release", System.nanoTime() - t0, e);
-            throw e;
-        }
+        });
     }
 
     @Override
     public void imageRemoved(String imageId) throws RootfsException {
-        long t0 = System.nanoTime();
-        try {
+        Timed.run(observer, name(), "image_remove", _ -> {
             String hex = Tools.imageHex(imageId);
             synchronized (lock(hex)) {
                 List<String> using = users.entrySet().stream().filter(e -> e.getValue().equals(hex)).map(Map.Entry::getKey).toList();
@@ -148,25 +132,20 @@ public final class RawFormat implements RootfsFormat {
                 }
                 unmount(hex);
                 Path file = imageFile(hex);
-                if (Files.deleteIfExists(file)) {
-                    LOG.info("rootfs.image_removed", "format", "raw", "image", hex, "file", file);
+                try {
+                    if (Files.deleteIfExists(file)) {
+                        LOG.info("rootfs.image_removed", "format", "raw", "image", hex, "file", file);
+                    }
+                } catch (IOException e) {
+                    throw new RootfsException(RootfsException.Reason.FAILED, "cannot delete the ext4 image of " + imageId + ": " + e.getMessage(), e);
                 }
             }
-            observer.done(name(), "image_remove", System.nanoTime() - t0, null);
-        } catch (IOException e) {
-            RootfsException failure = new RootfsException(RootfsException.Reason.FAILED, "cannot delete the ext4 image of " + imageId + ": " + e.getMessage(), e);
-            observer.done(name(), "image_remove", System.nanoTime() - t0, failure);
-            throw failure;
-        } catch (RootfsException e) {
-            observer.done(name(), "image_remove", System.nanoTime() - t0, e);
-            throw e;
-        }
+        });
     }
 
     @Override
     public void recover(Map<String, String> containers, Map<String, Path> images) throws RootfsException {
-        long t0 = System.nanoTime();
-        try {
+        Timed.run(observer, name(), "recover", _ -> {
             Map<String, Path> treeByHex = new HashMap<>();
             for (Map.Entry<String, Path> e : images.entrySet()) {
                 treeByHex.put(Tools.imageHex(e.getKey()), e.getValue());
@@ -214,46 +193,47 @@ public final class RawFormat implements RootfsFormat {
                     }
                 }
             }
-            try (Stream<Path> s = Files.list(dir.resolve("mnt"))) {
-                for (Path m : s.toList()) {
-                    if (!needed.contains(m.getFileName().toString()) && !Mounts.isMounted(m)) {
-                        Files.deleteIfExists(m);
-                    }
-                }
-            }
-            try (Stream<Path> s = Files.list(dir.resolve("images"))) {
-                for (Path f : s.toList()) {
-                    String name = f.getFileName().toString();
-                    String hex = name.length() >= 64 ? name.substring(0, 64) : "";
-                    boolean complete = name.equals(hex + ".ext4");
-                    if (!complete || (!needed.contains(hex) && !treeByHex.containsKey(hex))) {
-                        LOG.warn("recovery.raw_stale_file_removed", "file", f);
-                        Files.deleteIfExists(f);
-                    }
-                }
+            try {
+                removeUnneeded(needed, treeByHex.keySet());
+            } catch (IOException e) {
+                throw new RootfsException(RootfsException.Reason.FAILED, "raw format recovery failed: " + e.getMessage(), e);
             }
             if (!failures.isEmpty()) {
                 throw new RootfsException(RootfsException.Reason.FAILED, "raw format recovery: " + String.join("; ", failures));
             }
-            observer.done(name(), "recover", System.nanoTime() - t0, null);
-        } catch (IOException e) {
-            RootfsException failure = new RootfsException(RootfsException.Reason.FAILED, "raw format recovery failed: " + e.getMessage(), e);
-            observer.done(name(), "recover", System.nanoTime() - t0, failure);
-            throw failure;
-        } catch (RootfsException e) {
-            observer.done(name(), "recover", System.nanoTime() - t0, e);
-            throw e;
+        });
+    }
+
+    /** Recovery: removes mount points nothing is mounted on and ext4 files of images neither needed nor stored. */
+    private void removeUnneeded(Set<String> needed, Set<String> stored) throws IOException {
+        try (Stream<Path> s = Files.list(dir.resolve("mnt"))) {
+            for (Path m : s.toList()) {
+                if (!needed.contains(m.getFileName().toString()) && !Mounts.isMounted(m)) {
+                    Files.deleteIfExists(m);
+                }
+            }
+        }
+        try (Stream<Path> s = Files.list(dir.resolve("images"))) {
+            for (Path f : s.toList()) {
+                String name = f.getFileName().toString();
+                String hex = name.length() >= 64 ? name.substring(0, 64) : "";
+                boolean complete = name.equals(hex + ".ext4");
+                if (!complete || (!needed.contains(hex) && !stored.contains(hex))) {
+                    LOG.warn("recovery.raw_stale_file_removed", "file", f);
+                    Files.deleteIfExists(f);
+                }
+            }
         }
     }
 
     @Override
     public Path writableLayer(String containerId) {
-        return containersDir.resolve(containerId).resolve("upper");
+        return upperDirs.path(containerId);
     }
 
     @Override
     public FileTrees.Usage writableUsage(String containerId) {
-        return FileTrees.usage(writableLayer(containerId));
+        return upperDirs.usage(containerId);
     }
 
     /** The ext4 files' apparent sizes (the headroom included), one inode each. */
@@ -293,15 +273,13 @@ public final class RawFormat implements RootfsFormat {
         if (Files.exists(file)) {
             return;
         }
-        long t0 = System.nanoTime();
         try {
-            Ext4Image.Size size = Ext4Image.build(tree, file, headroomPercent);
-            long ms = (System.nanoTime() - t0) / 1_000_000;
-            observer.done(name(), "image_build", System.nanoTime() - t0, null);
-            LOG.info("rootfs.image_built", "format", "raw", "image", hex, "file", file, "bytes", size.bytes(),
-                    "inodes", size.inodes(), "ms", ms);
+            Timed.run(observer, name(), "image_build", t0 -> {
+                Ext4Image.Size size = Ext4Image.build(tree, file, headroomPercent);
+                LOG.info("rootfs.image_built", "format", "raw", "image", hex, "file", file, "bytes", size.bytes(),
+                        "inodes", size.inodes(), "ms", (System.nanoTime() - t0) / 1_000_000);
+            });
         } catch (RootfsException e) {
-            observer.done(name(), "image_build", System.nanoTime() - t0, e);
             LOG.warn("rootfs.image_build_failed", "format", "raw", "image", hex, "error", e.getMessage());
             throw e;
         }

@@ -116,8 +116,7 @@ public final class ZfsFormat implements RootfsFormat {
 
     @Override
     public LaunchSpec.Rootfs prepare(String containerId, String imageId, Path imageTree) throws RootfsException {
-        long t0 = System.nanoTime();
-        try {
+        return Timed.call(observer, name(), "prepare", t0 -> {
             String id = Tools.containerId(containerId);
             String hex = Tools.imageHex(imageId);
             String clone = cloneDataset(id);
@@ -139,32 +138,22 @@ public final class ZfsFormat implements RootfsFormat {
                 destroyQuietly(clone, mnt);
                 throw e;
             }
-            observer.done(name(), "prepare", System.nanoTime() - t0, null);
             LOG.debug("rootfs.prepared", "format", "zfs", "id", id, "dataset", clone, "ms", (System.nanoTime() - t0) / 1_000_000);
             return new LaunchSpec.Rootfs.Directory(mnt);
-        } catch (RootfsException e) {
-            observer.done(name(), "prepare", System.nanoTime() - t0, e);
-            throw e;
-        }
+        });
     }
 
     @Override
     public void release(String containerId) throws RootfsException {
-        long t0 = System.nanoTime();
-        try {
+        Timed.run(observer, name(), "release", _ -> {
             String id = Tools.containerId(containerId);
             destroy(cloneDataset(id), false, writableLayer(id));
-            observer.done(name(), "release", System.nanoTime() - t0, null);
-        } catch (RootfsException e) {
-            observer.done(name(), "release", System.nanoTime() - t0, e);
-            throw e;
-        }
+        });
     }
 
     @Override
     public void imageRemoved(String imageId) throws RootfsException {
-        long t0 = System.nanoTime();
-        try {
+        Timed.run(observer, name(), "image_remove", _ -> {
             String hex = Tools.imageHex(imageId);
             synchronized (lock(hex)) {
                 ready.remove(hex);
@@ -173,17 +162,12 @@ public final class ZfsFormat implements RootfsFormat {
                     LOG.info("rootfs.image_removed", "format", "zfs", "image", hex, "dataset", imageDataset(hex));
                 }
             }
-            observer.done(name(), "image_remove", System.nanoTime() - t0, null);
-        } catch (RootfsException e) {
-            observer.done(name(), "image_remove", System.nanoTime() - t0, e);
-            throw e;
-        }
+        });
     }
 
     @Override
     public void recover(Map<String, String> containers, Map<String, Path> images) throws RootfsException {
-        long t0 = System.nanoTime();
-        try {
+        Timed.run(observer, name(), "recover", _ -> {
             Set<String> wantedImages = new HashSet<>();
             for (String id : images.keySet()) {
                 wantedImages.add(Tools.imageHex(id));
@@ -245,11 +229,7 @@ public final class ZfsFormat implements RootfsFormat {
             if (!failures.isEmpty()) {
                 throw new RootfsException(RootfsException.Reason.FAILED, "zfs format recovery: " + String.join("; ", failures));
             }
-            observer.done(name(), "recover", System.nanoTime() - t0, null);
-        } catch (RootfsException e) {
-            observer.done(name(), "recover", System.nanoTime() - t0, e);
-            throw e;
-        }
+        });
     }
 
     @Override
@@ -334,8 +314,25 @@ public final class ZfsFormat implements RootfsFormat {
             ready.put(hex, n);
             return n;
         }
-        long t0 = System.nanoTime();
-        Path mnt = imageMount(hex);
+        try {
+            return Timed.call(observer, name(), "image_build", t0 -> {
+                long inodes = buildImage(ds, imageMount(hex), tree);
+                ready.put(hex, inodes);
+                LOG.info("rootfs.image_built", "format", "zfs", "image", hex, "dataset", ds, "inodes", inodes,
+                        "ms", (System.nanoTime() - t0) / 1_000_000);
+                return inodes;
+            });
+        } catch (RootfsException e) {
+            LOG.warn("rootfs.image_build_failed", "format", "zfs", "image", hex, "error", e.getMessage());
+            throw e;
+        }
+    }
+
+    /**
+     * Fills {@code ds} (made again if a partial one exists) from the tree, snapshots it as
+     * {@code @base}, records and returns its object count, unmounts it. On failure destroys it.
+     */
+    private long buildImage(String ds, Path mnt, Path tree) throws RootfsException {
         try {
             if (exists(ds)) {
                 LOG.warn("rootfs.zfs_partial_image_destroyed", "dataset", ds);
@@ -351,15 +348,9 @@ public final class ZfsFormat implements RootfsFormat {
             long inodes = Math.max(0, Statvfs.inodesUsed(mnt));
             Tools.require("recording the inode count of " + ds, zfs, "set", INODES + "=" + inodes, ds);
             unmountDataset(ds, mnt);
-            ready.put(hex, inodes);
-            observer.done(name(), "image_build", System.nanoTime() - t0, null);
-            LOG.info("rootfs.image_built", "format", "zfs", "image", hex, "dataset", ds, "inodes", inodes,
-                    "ms", (System.nanoTime() - t0) / 1_000_000);
             return inodes;
         } catch (RootfsException e) {
             destroyQuietly(ds, mnt);
-            observer.done(name(), "image_build", System.nanoTime() - t0, e);
-            LOG.warn("rootfs.image_build_failed", "format", "zfs", "image", hex, "error", e.getMessage());
             throw e;
         }
     }
