@@ -7,11 +7,11 @@ import io.pvecri.proxmox.PveClient;
 import io.pvecri.proxmox.PveClientConfig;
 import io.pvecri.proxmox.TlsTrust;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -33,7 +33,10 @@ class EmulatePveIT {
     }
 
     @Test
-    void printsHowToReachTheNodeAndWritesALoadableDaemonConfig(@TempDir Path dir) throws Exception {
+    void printsHowToReachTheNodeAndWritesALoadableDaemonConfig() throws Exception {
+        // Not a @TempDir (0700): the emulated node's unprivileged CTs (uid 100000) must reach it.
+        Path dir = Files.createTempDirectory(Path.of("/tmp"), "pce-emu-",
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
         Path executable = Path.of(System.getProperty("pvecri.dist")).resolve("bin/pve-cri");
         Path stdout = dir.resolve("emulate-pve.out");
         ProcessBuilder pb = new ProcessBuilder(executable.toString(), "emulate-pve", "--listen", "127.0.0.1:0",
@@ -74,6 +77,11 @@ class EmulatePveIT {
             p.destroy();
             if (!p.waitFor(20, TimeUnit.SECONDS)) {
                 p.destroyForcibly();
+            }
+            try (var paths = Files.walk(dir)) {
+                for (Path f : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                    Files.deleteIfExists(f);
+                }
             }
         }
     }
