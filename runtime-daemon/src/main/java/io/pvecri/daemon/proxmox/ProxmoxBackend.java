@@ -4,6 +4,7 @@ import io.pvecri.daemon.backend.ContainerBackend;
 import io.pvecri.daemon.backend.LaunchSpec;
 import io.pvecri.daemon.cgroup.Resources;
 import io.pvecri.daemon.config.ProxmoxSection;
+import io.pvecri.daemon.util.AtomicFiles;
 import io.pvecri.daemon.util.Command;
 import io.pvecri.daemon.util.Log;
 import io.pvecri.proxmox.CloneOptions;
@@ -18,6 +19,7 @@ import io.pvecri.proxmox.node.NodeFiles;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -165,17 +167,16 @@ public final class ProxmoxBackend implements ContainerBackend {
             vmid = clone.vmid();
             tasks.await("linked clone of CT " + template + " to " + vmid, clone.result());
             lxc.updateConfig(vmid, ConfigUpdate.set(apiConfig(spec)));
-            int v = vmid;
             Path include = includes.resolve(spec.id() + ".conf");
             List<String> lines = new ArrayList<>();
             node.edit(vmid, c -> lines.addAll(NodeConfigEdits.apply(c, spec, include)));
-            io.pvecri.daemon.util.AtomicFiles.write(include, (String.join("\n", lines) + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            AtomicFiles.write(include, (String.join("\n", lines) + "\n").getBytes(StandardCharsets.UTF_8));
             chownToMappedRoot(spec.shimDir());
             if (spec.logDir() != null) {
                 chownToMappedRoot(spec.logDir());
             }
             containers.put(spec.id(), vmid, CtRecords.State.READY);
-            LOG.info("proxmox.container_created", "id", spec.id(), "vmid", v, "template", template,
+            LOG.info("proxmox.container_created", "id", spec.id(), "vmid", vmid, "template", template,
                     "ms", (System.nanoTime() - started) / 1_000_000);
         } catch (Exception e) {
             String why = PveFailures.describe(e);
