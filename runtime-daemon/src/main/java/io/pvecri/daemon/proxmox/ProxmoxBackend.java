@@ -381,9 +381,9 @@ public final class ProxmoxBackend implements ContainerBackend {
                 ids.add(e.name());
             } else if (e.state() == CtRecords.State.CREATING) {
                 containers.delete(e.name()); // the clone never claimed its VMID
-            } else {
-                ids.add(e.name()); // reported, so the daemon notices it vanished and cleans up
             }
+            // A ready record whose CT is gone is not reported: the daemon marks the container
+            // exited (vanished), and its RemoveContainer drops the record.
         }
         templates.known().forEach(t -> recorded.add(t.vmid()));
         for (LxcStatus ct : cts) {
