@@ -171,4 +171,22 @@ class ProxmoxFaultsIT {
         assertEquals(foreign, still.vmid(), "the foreign CT is still there");
         Foreign.destroy(pve(), foreign);
     }
+
+    @Test
+    void aCtDestroyedBehindTheDaemonsBackIsReportedExitedAndItsContainerRemovable() throws Exception {
+        Pod pod = pods.run("vanished");
+        String id = pod.start(pods.sleeper("app"));
+        int vmid = Integer.parseInt(daemon.daemon().lxcName(id));
+        daemon.daemon().kill9();
+        // An operator destroys the CT while pve-cri is down.
+        var lxc = pve().client().lxc(pve().node());
+        pve().client().taskWaiter().await(lxc.stop(vmid), Duration.ofSeconds(60));
+        pve().client().taskWaiter().await(lxc.delete(vmid), Duration.ofSeconds(60));
+        daemon.daemon().restart();
+        assertEquals(io.pvecri.proto.cri.v1.ContainerState.CONTAINER_EXITED, pods.status(id).getState());
+        pods.remove(id);
+        assertFalse(recordFiles().contains(id), "the removed container's VMID record is gone");
+        pods.stopPod(pod.id());
+        pods.removePod(pod.id());
+    }
 }
