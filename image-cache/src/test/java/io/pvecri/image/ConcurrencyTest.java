@@ -27,7 +27,7 @@ class ConcurrencyTest {
         List<Path> layouts = new ArrayList<>();
         for (int i = 0; i < 4; i++) {
             byte[] own = TestImages.tar().file("own", "image " + i).build();
-            layouts.add(TestImages.layout(tmp.resolve("l" + i), "example.com/img" + i + ":1", List.of(base, own),
+            layouts.add(TestImages.layout(tmp.resolve("l" + i), "pve-cri.test/img" + i + ":1", List.of(base, own),
                     ImageConfigJson.defaults()));
         }
         try (ImageStore store = ImageStore.open(tmp.resolve("store"));
@@ -43,7 +43,7 @@ class ConcurrencyTest {
             }
             assertEquals(4, store.list().size());
             for (int i = 0; i < 4; i++) {
-                ImageRecord r = store.resolve("example.com/img" + i + ":1").orElseThrow();
+                ImageRecord r = store.resolve("pve-cri.test/img" + i + ":1").orElseThrow();
                 assertEquals("image " + i, Files.readString(store.rootfs(r.id()).resolve("own")));
             }
             assertEquals(List.of(), StoreAssertions.children(store.root().resolve("tmp")));

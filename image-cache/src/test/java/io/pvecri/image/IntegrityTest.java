@@ -286,13 +286,13 @@ class IntegrityTest {
         byte[] indexBytes = new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsBytes(index);
         String indexDigest = TestImages.writeBlob(dir, indexBytes);
         TestImages.writeIndex(dir, List.of(TestImages.descriptor(TestImages.OCI_INDEX, indexDigest, indexBytes.length,
-                Map.of(TestImages.REF_NAME, "example.com/multi:1"))));
+                Map.of(TestImages.REF_NAME, "pve-cri.test/multi:1"))));
 
         org.junit.jupiter.api.Assumptions.assumeTrue(HostPlatform.ARCHITECTURE.equals("amd64"));
         ImageRecord r = store.importImage(dir, Optional.empty()).getFirst();
         assertEquals("amd64", Files.readString(store.rootfs(r.id()).resolve("arch")));
         assertEquals("linux/amd64", r.platform());
-        assertEquals(List.of("example.com/multi@" + indexDigest), r.repoDigests(), "repo digest pins the index");
+        assertEquals(List.of("pve-cri.test/multi@" + indexDigest), r.repoDigests(), "repo digest pins the index");
     }
 
     private static int indexOf(byte[] hay, byte[] needle) {

@@ -41,7 +41,7 @@ class TaggingTest {
 
     @Test
     void reimportIsIdempotentAndOnlyAddsTags() throws Exception {
-        Path a = smallImage("a", "example.com/app:1", "v1");
+        Path a = smallImage("a", "pve-cri.test/app:1", "v1");
         ImageRecord first = store.importImage(a, Optional.empty()).getFirst();
         Instant importedAt = first.importedAt();
         ImageRecord again = store.importImage(a, Optional.empty()).getFirst();
@@ -50,10 +50,10 @@ class TaggingTest {
                 "same record after re-import, but for last used");
         assertTrue(!again.lastUsed().isBefore(first.lastUsed()), "a re-import is a use (garbage collection is LRU)");
 
-        ImageRecord named = store.importImage(a, Optional.of("example.com/app:stable")).getFirst();
+        ImageRecord named = store.importImage(a, Optional.of("pve-cri.test/app:stable")).getFirst();
         assertEquals(first.id(), named.id());
-        assertEquals(List.of("example.com/app:1", "example.com/app:stable"), named.repoTags());
-        assertEquals(List.of("example.com/app@" + TestImages.inspect(a).manifestDigest()), named.repoDigests());
+        assertEquals(List.of("pve-cri.test/app:1", "pve-cri.test/app:stable"), named.repoTags());
+        assertEquals(List.of("pve-cri.test/app@" + TestImages.inspect(a).manifestDigest()), named.repoDigests());
         assertEquals(importedAt, named.importedAt());
         assertEquals(1, store.list().size());
         assertEquals(1, StoreAssertions.children(store.root().resolve("images")).size());
@@ -61,21 +61,21 @@ class TaggingTest {
 
     @Test
     void tagMovesToNewImageAndOldImageKeepsItsOtherTags() throws Exception {
-        ImageRecord v1 = store.importImage(smallImage("v1", "example.com/app:latest", "v1"),
-                Optional.of("example.com/app:v1")).getFirst();
-        assertEquals(List.of("example.com/app:latest", "example.com/app:v1"), v1.repoTags());
+        ImageRecord v1 = store.importImage(smallImage("v1", "pve-cri.test/app:latest", "v1"),
+                Optional.of("pve-cri.test/app:v1")).getFirst();
+        assertEquals(List.of("pve-cri.test/app:latest", "pve-cri.test/app:v1"), v1.repoTags());
 
-        ImageRecord v2 = store.importImage(smallImage("v2", "example.com/app:latest", "v2"), Optional.empty())
+        ImageRecord v2 = store.importImage(smallImage("v2", "pve-cri.test/app:latest", "v2"), Optional.empty())
                 .getFirst();
-        assertEquals(List.of("example.com/app:latest"), v2.repoTags());
+        assertEquals(List.of("pve-cri.test/app:latest"), v2.repoTags());
         ImageRecord old = store.resolve(v1.id()).orElseThrow();
-        assertEquals(List.of("example.com/app:v1"), old.repoTags());
-        assertEquals(v2.id(), store.resolve("example.com/app").orElseThrow().id());
+        assertEquals(List.of("pve-cri.test/app:v1"), old.repoTags());
+        assertEquals(v2.id(), store.resolve("pve-cri.test/app").orElseThrow().id());
 
         // moving the last tag leaves the old image untagged but present and resolvable by id
-        ImageRecord v3 = store.importImage(smallImage("v3", null, "v3"), Optional.of("example.com/app:v1"))
+        ImageRecord v3 = store.importImage(smallImage("v3", null, "v3"), Optional.of("pve-cri.test/app:v1"))
                 .getFirst();
-        assertEquals(List.of("example.com/app:v1"), v3.repoTags());
+        assertEquals(List.of("pve-cri.test/app:v1"), v3.repoTags());
         assertEquals(List.of(), store.resolve(v1.id()).orElseThrow().repoTags());
         assertEquals(3, store.list().size());
     }
@@ -123,7 +123,7 @@ class TaggingTest {
             TestImages.LayoutInfo info = TestImages.inspect(tmp.resolve(m));
             descriptors.add(TestImages.descriptor(TestImages.OCI_MANIFEST, info.manifestDigest(),
                     Files.size(TestImages.blobPath(dir, info.manifestDigest())),
-                    Map.of(TestImages.REF_NAME, "example.com/" + m + ":1")));
+                    Map.of(TestImages.REF_NAME, "pve-cri.test/" + m + ":1")));
         }
         TestImages.writeIndex(dir, descriptors);
         Path archive = TestImages.ociArchive(tmp.resolve("multi.tar"), dir);
@@ -135,8 +135,8 @@ class TaggingTest {
 
         List<ImageRecord> imported = store.importImage(archive, Optional.empty());
         assertEquals(2, imported.size());
-        assertEquals(List.of("example.com/m1:1"), imported.get(0).repoTags());
-        assertEquals(List.of("example.com/m2:1"), imported.get(1).repoTags());
+        assertEquals(List.of("pve-cri.test/m1:1"), imported.get(0).repoTags());
+        assertEquals(List.of("pve-cri.test/m2:1"), imported.get(1).repoTags());
         assertEquals("1", Files.readString(store.rootfs(imported.get(0).id()).resolve("one")));
         assertEquals("2", Files.readString(store.rootfs(imported.get(1).id()).resolve("two")));
     }

@@ -22,7 +22,7 @@ class PureLogicTest {
     @Test
     void ipLiteralsNeverResolveNames() {
         assertNull(IpLiterals.parse("localhost"));
-        assertNull(IpLiterals.parse("example.com"));
+        assertNull(IpLiterals.parse("pve-cri.test"));
         assertNull(IpLiterals.parse("10.0.0.256"));
         assertNull(IpLiterals.parse("1.2.3"));
         assertEquals("10.0.0.1", IpLiterals.format(IpLiterals.parse("10.0.0.1")));
@@ -73,7 +73,7 @@ class PureLogicTest {
         DnsFiles configured = new DnsFiles(new NetworkConfig.DnsDefaults(List.of("10.96.0.10"), List.of("cluster.local"), List.of(), f));
         assertEquals(List.of("10.96.0.10"), configured.nodeDefault().servers());
         assertThrows(NetworkException.InvalidRequest.class,
-                () -> DnsFiles.validate(new DnsConfig(List.of("1.1.1.1"), List.of("a\nnameserver 6.6.6.6"), List.of())));
+                () -> DnsFiles.validate(new DnsConfig(List.of("192.0.2.1"), List.of("a\nnameserver 192.0.2.66"), List.of())));
     }
 
     private static PodRecord pod(String id, String iface, String ip, List<PortMapping> ports) {

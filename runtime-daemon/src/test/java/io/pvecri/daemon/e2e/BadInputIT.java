@@ -234,7 +234,7 @@ class BadInputIT {
     // ---- helpers ------------------------------------------------------------------------------
 
     private static Map<String, String> tenThousandAnnotations() {
-        return IntStream.range(0, 10_000).boxed().collect(Collectors.toMap(i -> "example.com/a" + i, i -> "v"));
+        return IntStream.range(0, 10_000).boxed().collect(Collectors.toMap(i -> "pve-cri.test/a" + i, i -> "v"));
     }
 
     private static Mount mount(String containerPath, String hostPath) {

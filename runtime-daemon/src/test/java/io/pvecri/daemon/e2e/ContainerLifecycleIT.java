@@ -67,7 +67,7 @@ class ContainerLifecycleIT {
         Path hostDir = hostDirWith("hello.txt", "from host\n");
         String id = pod.start(pods.sleeper("app")
                 .putLabels("role", "status-test")
-                .putAnnotations("example.com/owner", "e2e")
+                .putAnnotations("pve-cri.test/owner", "e2e")
                 .addMounts(Mount.newBuilder().setContainerPath("/data").setHostPath(hostDir.toString()).setReadonly(true)));
 
         ContainerStatus status = pods.status(id);
@@ -81,7 +81,7 @@ class ContainerLifecycleIT {
                 () -> "image_ref " + status.getImageRef() + " is neither the image id " + busybox.getId()
                         + " nor one of its digests " + busybox.getRepoDigestsList());
         assertEquals(Map.of("role", "status-test"), status.getLabelsMap());
-        assertEquals(Map.of("example.com/owner", "e2e"), status.getAnnotationsMap());
+        assertEquals(Map.of("pve-cri.test/owner", "e2e"), status.getAnnotationsMap());
         assertEquals(pod.logFile("app").toString(), status.getLogPath());
         assertEquals(1, status.getMountsCount(), () -> "mounts " + status.getMountsList());
         Mount mount = status.getMounts(0);

@@ -33,7 +33,7 @@ class PodLifecycleIT {
         Pod pod = pods.run(pods.sandbox("meta")
                 .putLabels("app", "meta")
                 .putLabels("tier", "backend")
-                .putAnnotations("example.com/note", "hello world"));
+                .putAnnotations("pve-cri.test/note", "hello world"));
         long after = System.currentTimeMillis() * 1_000_000L + 999_999L;
 
         PodSandboxStatus status = pod.status();
