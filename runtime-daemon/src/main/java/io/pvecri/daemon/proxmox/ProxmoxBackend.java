@@ -404,7 +404,7 @@ public final class ProxmoxBackend implements ContainerBackend {
         try {
             int vmid = Integer.parseInt(lxcName);
             return containers.all().stream().filter(e -> e.vmid() == vmid).map(CtRecords.Entry::name).findFirst();
-        } catch (NumberFormatException | IOException e) {
+        } catch (NumberFormatException e) {
             return Optional.empty();
         }
     }
