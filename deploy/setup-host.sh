@@ -55,7 +55,19 @@ if ! zfs_ready; then
     systemctl start zfs-fuse.service || echo "setup-host: systemctl start zfs-fuse failed" >&2
   else
     mkdir -p /var/run/zfs /var/lock/zfs
-    zfs-fuse --pidfile /var/run/zfs-fuse.pid || echo "setup-host: zfs-fuse did not start" >&2
+    # A zfs-fuse that was killed (host reboot into a kept /var/run, a sandbox that kills every
+    # process when it ends) leaves its pidfile behind, and zfs-fuse then refuses to start (exit 1,
+    # no message). Remove it when no zfs-fuse process owns it.
+    pidfile=/var/run/zfs-fuse.pid
+    if [ -f "$pidfile" ]; then
+      pid=$(cat "$pidfile" 2>/dev/null || true)
+      if [ -z "$pid" ] || [ "$(cat "/proc/$pid/comm" 2>/dev/null)" != zfs-fuse ] \
+        || [ "$(ps -o stat= -p "$pid" 2>/dev/null | cut -c1)" = Z ]; then
+        echo "setup-host: removing stale $pidfile (pid ${pid:-none} is not a running zfs-fuse)"
+        rm -f "$pidfile"
+      fi
+    fi
+    zfs-fuse --pidfile "$pidfile" || echo "setup-host: zfs-fuse did not start" >&2
   fi
   for _ in $(seq 50); do zfs_ready && break; sleep 0.2; done
   zfs_ready || echo "setup-host: zfs-fuse is not answering (zpool list fails); the zfs format tests will fail" >&2
