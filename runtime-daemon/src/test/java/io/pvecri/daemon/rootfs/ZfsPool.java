@@ -16,8 +16,9 @@ import java.util.concurrent.TimeUnit;
 /**
  * A throwaway ZFS pool for a test class: a 1 GiB sparse file {@code /tmp/pvecri-zpool-<tag>.img}
  * holding pool {@code pvecri-t<tag>}, created before the first test and destroyed (with the file)
- * after the last. Needs the zfs-fuse daemon (or kernel ZFS): deploy/setup-host.sh installs and
- * starts it.
+ * after the last. The pool stays out of ZFS's cache file, so a test run that is killed leaves no pool
+ * for the next daemon start to import. Needs the zfs-fuse daemon (or kernel ZFS):
+ * deploy/setup-host.sh installs and starts it.
  * <pre>
  * &#64;RegisterExtension &#64;Order(1)
  * static final ZfsPool zfs = new ZfsPool();
@@ -41,7 +42,7 @@ public final class ZfsPool implements BeforeAllCallback, AfterAllCallback {
         try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "rw")) {
             f.setLength(SIZE);
         }
-        Result r = run("zpool", "create", "-m", "none", pool, file.toString());
+        Result r = run("zpool", "create", "-o", "cachefile=none", "-m", "none", pool, file.toString());
         if (r.code() != 0) {
             Files.deleteIfExists(file);
             throw new IllegalStateException("zpool create " + pool + " failed: " + r.out());
