@@ -258,6 +258,9 @@ struct spec {
     uint64_t caps;
     bool readonly_rootfs;   /* readonly_rootfs=1: remount / read-only before the main process */
     bool seccomp_default;   /* seccomp=runtime-default: the RuntimeDefault filter (pve-cri-security.h) */
+    struct sock_filter *filter; /* seccomp_filter=FILE: a compiled Localhost profile (struct sock_filter[]) */
+    size_t filter_len;      /* instructions in filter */
+    unsigned int filter_flags; /* seccomp_flags=N: SECCOMP_FILTER_FLAG_* for seccomp(2) */
     struct strvec masked, ro_paths; /* masked_path= / readonly_path= (repeated) */
     bool has_oom;
     int oom_score_adj;
@@ -432,6 +435,23 @@ static int parse_spec(const char *path, struct spec *sp, char *err, size_t errle
             if (strcmp(val, "runtime-default"))
                 goto bad;
             sp->seccomp_default = true;
+        } else if (!strcmp(key, "seccomp_filter")) {
+            size_t flen;
+            char *f = read_whole_file(val, &flen, err, errlen);
+            if (!f)
+                return -1;
+            if (flen == 0 || flen % sizeof(struct sock_filter) || flen / sizeof(struct sock_filter) > BPF_MAXINSNS) {
+                snprintf(err, errlen, "spec: seccomp filter %s has %zu bytes, not 1..%d instructions", val, flen,
+                         BPF_MAXINSNS);
+                free(f);
+                return -1;
+            }
+            sp->filter = (struct sock_filter *)(void *)f;
+            sp->filter_len = flen / sizeof(struct sock_filter);
+        } else if (!strcmp(key, "seccomp_flags")) {
+            if (!parse_ulong(val, 7, &u))
+                goto bad;
+            sp->filter_flags = (unsigned int)u;
         } else if (!strcmp(key, "masked_path")) {
             strvec_push(&sp->masked, val);
         } else if (!strcmp(key, "readonly_path")) {
@@ -651,6 +671,16 @@ static int caps_set(const struct spec *sp)
  * pdeath_parent > 0: set PR_SET_PDEATHSIG=SIGKILL (after the uid change,
  * which would clear it) and die if that parent is already gone.
  */
+/* The seccomp filter the spec asks for, if any; -1 with errno on failure. */
+static int install_seccomp(const struct spec *sp)
+{
+    if (sp->seccomp_default)
+        return seccomp_runtime_default(sp->caps, sp->has_caps);
+    if (sp->filter)
+        return seccomp_install(sp->filter, sp->filter_len, sp->filter_flags);
+    return 0;
+}
+
 static __attribute__((noreturn)) void child_exec(const struct spec *sp, char *const argv[],
                                                  int errfd, pid_t pdeath_parent)
 {
@@ -676,10 +706,12 @@ static __attribute__((noreturn)) void child_exec(const struct spec *sp, char *co
     bool skip_ids = geteuid() != 0 && sp->uid == getuid() && sp->uid == geteuid() &&
                     sp->gid == getgid() && sp->gid == getegid() && sp->ngroups == 0;
     /* Installed while still root with CAP_SYS_ADMIN (as runc does); without it the kernel
-     * requires no_new_privs first. */
-    if (sp->seccomp_default && seccomp_runtime_default(sp->caps, sp->has_caps) < 0) {
-        if (errno != EACCES || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
-            seccomp_runtime_default(sp->caps, sp->has_caps) < 0)
+     * requires no_new_privs first. A Localhost profile may deny calls made below (setgroups,
+     * setuid, capset, prctl): with no_new_privs it is installed last, right before exec, as runc
+     * does; without, it must come now, while the filter can still be installed. */
+    bool seccomp_late = sp->no_new_privs && sp->filter;
+    if (!seccomp_late && install_seccomp(sp) < 0) {
+        if (errno != EACCES || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || install_seccomp(sp) < 0)
             child_fail(errfd, ST_SECCOMP, errno);
     }
     if (sp->has_caps && geteuid() == 0 && caps_drop_bounding(sp) < 0)
@@ -719,6 +751,8 @@ static __attribute__((noreturn)) void child_exec(const struct spec *sp, char *co
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
+    if (seccomp_late && install_seccomp(sp) < 0)
+        child_fail(errfd, ST_SECCOMP, errno);
 
     const char *name = argv[0];
     char *const *envp = sp->env.v;

@@ -1,6 +1,7 @@
 /*
  * pve-cri-init: the container security pieces that must run inside the container after LXC
- * has done its mounts: the RuntimeDefault seccomp filter, masked paths and read-only paths.
+ * has done its mounts: the RuntimeDefault seccomp filter, the installer of Localhost profiles
+ * (compiled to BPF by the daemon), masked paths and read-only paths.
  * Included by pve-cri-init.c (one translation unit, one static binary).
  */
 #ifndef PVE_CRI_SECURITY_H
@@ -71,6 +72,13 @@ static int seccomp_runtime_default(uint64_t caps, int caps_known)
     prog[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM);
     struct sock_fprog fprog = { .len = (unsigned short)n, .filter = prog };
     return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fprog, 0, 0);
+}
+
+/* Installs a compiled filter (a Localhost profile, compiled by the daemon) with seccomp(2). */
+static int seccomp_install(const struct sock_filter *filter, size_t len, unsigned int flags)
+{
+    struct sock_fprog fprog = { .len = (unsigned short)len, .filter = (struct sock_filter *)filter };
+    return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &fprog);
 }
 
 /* Masked path: a directory gets an empty read-only tmpfs over it, a file /dev/null. */

@@ -202,6 +202,27 @@ wait_shim
 check "spec without arg= fails with 128" [ "$RC" = 128 ]
 check "status error" grep -q '^error=spec: no command' "$D/status"
 
+# seccomp_filter=FILE: a compiled Localhost profile (struct sock_filter[]), here chmod, fchmodat
+# and fchmodat2 -> EPERM, everything else allowed.
+newcase seccomp-filter
+printf '\x20\x00\x00\x00\x00\x00\x00\x00\x15\x00\x03\x00\x5a\x00\x00\x00\x15\x00\x02\x00\x0c\x01\x00\x00\x15\x00\x01\x00\xc4\x01\x00\x00\x06\x00\x00\x00\x00\x00\xff\x7f\x06\x00\x00\x00\x01\x00\x05\x00' >"$D/filter.bpf"
+touch "$D/target"
+spec_log arg=sh arg=-c "arg=chmod 600 $D/target || echo denied; grep Seccomp: /proc/self/status" \
+    "seccomp_filter=$D/filter.bpf" env=PATH=/usr/bin:/bin
+start
+wait_shim
+check "exit code 0" [ "$RC" = 0 ]
+check "the filter denies chmod" has_line "stdout F denied"
+check "the process runs under a filter" has_line $'stdout F Seccomp:\t2'
+
+newcase seccomp-filter-bad
+printf 'x%.0s' 1 2 3 4 5 6 7 >"$D/filter.bpf"
+spec_log arg=true "seccomp_filter=$D/filter.bpf"
+start
+wait_shim
+check "a filter that is not whole instructions fails with 128" [ "$RC" = 128 ]
+check "status error names the file" grep -q "^error=spec: seccomp filter $D/filter.bpf has 7 bytes" "$D/status"
+
 newcase odd-values
 spec_log arg=sh arg=-c $'arg=echo "$X"\necho second line' 'env=X=a=b c' env=PATH=/usr/bin:/bin
 start
