@@ -43,6 +43,17 @@ final class Capabilities {
         return caps;
     }
 
+    /** The names ("CAP_CHOWN", ...) of the capabilities in {@code mask}. */
+    static java.util.Set<String> names(long mask) {
+        java.util.Set<String> out = new java.util.HashSet<>();
+        for (int i = 0; i < NAMES.size(); i++) {
+            if ((mask & (1L << i)) != 0) {
+                out.add("CAP_" + NAMES.get(i));
+            }
+        }
+        return java.util.Set.copyOf(out);
+    }
+
     private static long mask(List<String> names) {
         long m = 0;
         for (String n : names) {

@@ -139,6 +139,10 @@ public final class ContainerManager {
         List<LaunchSpec.Device> devices = LaunchPlanner.devices(config);
         ProcessSpec process = LaunchPlanner.process(config, image.config(), imageRootfs,
                 logPath.map(p -> "/.pve-cri/log/" + p.getFileName()).orElse(null));
+        if (process.seccomp() instanceof Seccomp.Localhost l) {
+            LOG.info("container.seccomp_profile", "id", id, "profile", l.profile(), "instructions", l.filter().instructions(),
+                    "skipped_names", String.join(",", l.filter().skippedNames()));
+        }
         LinuxContainerResources res = config.getLinux().getResources();
         List<String> cgroupLines = resources.launchLines(res);
 

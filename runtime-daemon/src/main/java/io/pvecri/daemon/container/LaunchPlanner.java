@@ -3,6 +3,8 @@ package io.pvecri.daemon.container;
 import io.pvecri.daemon.backend.LaunchSpec;
 import io.pvecri.daemon.errors.CriException;
 import io.pvecri.daemon.pod.SandboxRecord;
+import io.pvecri.daemon.seccomp.LocalhostProfile;
+import io.pvecri.daemon.seccomp.SeccompProfileException;
 import io.pvecri.daemon.util.RequestLimits;
 import io.pvecri.image.ImageConfig;
 import io.pvecri.proto.cri.v1.ContainerConfig;
@@ -75,12 +77,7 @@ final class LaunchPlanner {
         for (String p : sc.getReadonlyPathsList()) {
             PathRules.requireCleanAbsolute("read-only path", p);
         }
-        if (sc.getSeccompProfilePath().startsWith("localhost/")) {
-            throw CriException.invalid("seccomp Localhost profiles are not supported by pve-cri yet; use RuntimeDefault or Unconfined");
-        }
-        if (sc.hasSeccomp() && sc.getSeccomp().getProfileType() == SecurityProfile.ProfileType.Localhost) {
-            throw CriException.invalid("seccomp Localhost profiles are not supported by pve-cri yet; use RuntimeDefault or Unconfined");
-        }
+        localhostProfile(sc); // the path's shape; the file is read and compiled by process()
         // PID mode POD (also the proto default that crictl sends) is run as CONTAINER: each
         // container has its own PID namespace (docs/decisions.md, "PID namespace").
         if (sc.getNamespaceOptions().getPidValue() == 3 /* TARGET */) {
@@ -172,9 +169,47 @@ final class LaunchPlanner {
         return new ProcessSpec(List.copyOf(argv), envList, cwd, id.uid(), id.gid(), id.groups(),
                 c.getTty(), c.getStdin(), sc.getNoNewPrivs(), c.getLinux().getResources().getOomScoreAdj(),
                 caps, sc.getReadonlyRootfs(), logFileInside,
-                !privileged && runtimeDefaultSeccomp(sc),
+                privileged ? new Seccomp.Unconfined() : seccomp(sc, caps),
                 privileged ? List.of() : List.copyOf(sc.getMaskedPathsList()),
                 privileged ? List.of() : List.copyOf(sc.getReadonlyPathsList()));
+    }
+
+    /**
+     * The container's seccomp filter: RuntimeDefault, a Localhost profile (read and compiled now,
+     * so later edits of the file do not change the container, as with containerd), or none.
+     */
+    static Seccomp seccomp(LinuxContainerSecurityContext sc, long caps) {
+        Optional<Path> profile = localhostProfile(sc);
+        if (profile.isPresent()) {
+            try {
+                return new Seccomp.Localhost(profile.get(), LocalhostProfile.compile(profile.get(), Capabilities.names(caps)));
+            } catch (SeccompProfileException e) {
+                throw CriException.invalid(e.getMessage());
+            }
+        }
+        return runtimeDefaultSeccomp(sc) ? new Seccomp.RuntimeDefault() : new Seccomp.Unconfined();
+    }
+
+    /**
+     * The Localhost profile's file: {@code SecurityProfile.localhost_ref}, or the deprecated
+     * {@code seccomp_profile_path} "localhost/&lt;absolute path&gt;"; it must be a clean absolute path.
+     */
+    static Optional<Path> localhostProfile(LinuxContainerSecurityContext sc) {
+        String ref;
+        if (sc.hasSeccomp()) {
+            if (sc.getSeccomp().getProfileType() != SecurityProfile.ProfileType.Localhost) {
+                return Optional.empty();
+            }
+            ref = sc.getSeccomp().getLocalhostRef();
+        } else if (sc.getSeccompProfilePath().startsWith("localhost/")) {
+            ref = sc.getSeccompProfilePath().substring("localhost/".length());
+        } else {
+            return Optional.empty();
+        }
+        if (ref.isEmpty()) {
+            throw CriException.invalid("seccomp profile type Localhost needs localhost_ref, the profile file's path on the node");
+        }
+        return Optional.of(PathRules.requireCleanAbsolute("seccomp localhost_ref", ref));
     }
 
     /** RuntimeDefault (or the deprecated "runtime/default" / "docker/default" path) asks for the filter. */

@@ -14,18 +14,19 @@ import java.util.List;
  * @param capabilities bit mask of the capabilities the process keeps (bounding, permitted,
  *                     effective, inheritable); -1 = all (privileged)
  * @param logFile      path of the CRI log inside the container, or null for none
- * @param seccompDefault the RuntimeDefault seccomp filter (applied by the shim)
+ * @param seccomp      the seccomp filter (applied by the shim; a Localhost profile's program goes
+ *                     to {@code seccomp.bpf} beside the spec)
  * @param maskedPaths  paths hidden from the container (tmpfs or /dev/null over them)
  * @param readonlyPaths paths made read-only inside the container
  */
 public record ProcessSpec(List<String> argv, List<String> env, String cwd, long uid, long gid, List<Long> groups,
                           boolean tty, boolean stdin, boolean noNewPrivs, long oomScoreAdj,
                           long capabilities, boolean readonlyRootfs, String logFile,
-                          boolean seccompDefault, List<String> maskedPaths, List<String> readonlyPaths) {
+                          Seccomp seccomp, List<String> maskedPaths, List<String> readonlyPaths) {
 
     ProcessSpec withEnv(List<String> newEnv) {
         return new ProcessSpec(argv, List.copyOf(newEnv), cwd, uid, gid, groups, tty, stdin, noNewPrivs, oomScoreAdj,
-                capabilities, readonlyRootfs, logFile, seccompDefault, maskedPaths, readonlyPaths);
+                capabilities, readonlyRootfs, logFile, seccomp, maskedPaths, readonlyPaths);
     }
 
     byte[] encode() {
@@ -57,15 +58,29 @@ public record ProcessSpec(List<String> argv, List<String> env, String cwd, long 
         if (logFile != null) {
             rec(out, "log", logFile);
         }
-        if (seccompDefault) {
-            rec(out, "seccomp", "runtime-default");
+        switch (seccomp) {
+            case Seccomp.RuntimeDefault ignored -> rec(out, "seccomp", "runtime-default");
+            case Seccomp.Localhost l -> {
+                rec(out, "seccomp_filter", "/.pve-cri/" + FILTER_FILE);
+                if (l.filter().flags() != 0) {
+                    rec(out, "seccomp_flags", Integer.toString(l.filter().flags()));
+                }
+            }
+            case Seccomp.Unconfined ignored -> { }
         }
         maskedPaths.forEach(m -> rec(out, "masked_path", m));
         readonlyPaths.forEach(r -> rec(out, "readonly_path", r));
         return out.toByteArray();
     }
 
+    /** Name of the compiled Localhost profile in the shim directory (/.pve-cri inside). */
+    static final String FILTER_FILE = "seccomp.bpf";
+
+    /** Writes the spec to {@code file} and a Localhost profile's program beside it. */
     void writeTo(Path file) throws IOException {
+        if (seccomp instanceof Seccomp.Localhost l) {
+            io.pvecri.daemon.util.AtomicFiles.write(file.resolveSibling(FILTER_FILE), l.filter().program());
+        }
         io.pvecri.daemon.util.AtomicFiles.write(file, encode());
     }
 
