@@ -665,12 +665,6 @@ static int caps_set(const struct spec *sp)
     return (int)syscall(SYS_capset, &hdr, data);
 }
 
-/*
- * Apply cwd, identity, no_new_privs, default signals; look argv[0] up in the
- * spec's PATH and execve.  Never returns; failures go to errfd.
- * pdeath_parent > 0: set PR_SET_PDEATHSIG=SIGKILL (after the uid change,
- * which would clear it) and die if that parent is already gone.
- */
 /* The seccomp filter the spec asks for, if any; -1 with errno on failure. */
 static int install_seccomp(const struct spec *sp)
 {
@@ -681,6 +675,12 @@ static int install_seccomp(const struct spec *sp)
     return 0;
 }
 
+/*
+ * Apply cwd, identity, no_new_privs, default signals; look argv[0] up in the
+ * spec's PATH and execve.  Never returns; failures go to errfd.
+ * pdeath_parent > 0: set PR_SET_PDEATHSIG=SIGKILL (after the uid change,
+ * which would clear it) and die if that parent is already gone.
+ */
 static __attribute__((noreturn)) void child_exec(const struct spec *sp, char *const argv[],
                                                  int errfd, pid_t pdeath_parent)
 {
