@@ -206,6 +206,28 @@ final class Bench {
         return -1;
     }
 
+    /**
+     * {@code pve-cri bench seccomp}: {@code count} compilations of one Localhost profile (read,
+     * parse, compile, as CreateContainer does), after as many warm-up rounds.
+     */
+    static int seccomp(Path profile, int count, PrintStream out) throws Exception {
+        java.util.Set<String> caps = java.util.Set.of("CAP_CHOWN", "CAP_SETUID", "CAP_SETGID", "CAP_KILL");
+        io.pvecri.daemon.seccomp.CompiledFilter f = io.pvecri.daemon.seccomp.LocalhostProfile.compile(profile, caps);
+        for (int i = 0; i < count; i++) {
+            io.pvecri.daemon.seccomp.LocalhostProfile.compile(profile, caps);
+        }
+        long[] nanos = new long[count];
+        for (int i = 0; i < count; i++) {
+            long t0 = System.nanoTime();
+            io.pvecri.daemon.seccomp.LocalhostProfile.compile(profile, caps);
+            nanos[i] = System.nanoTime() - t0;
+        }
+        out.printf(java.util.Locale.ROOT, "seccomp profile %s (%d bytes): %d BPF instructions, %d names skipped%n",
+                profile, Files.size(profile), f.instructions(), f.skippedNames().size());
+        out.printf(java.util.Locale.ROOT, "compile x%d: median %.3f ms, p90 %.3f ms%n", count, median(nanos), p90(nanos));
+        return 0;
+    }
+
     static double median(long[] nanos) {
         long[] s = nanos.clone();
         Arrays.sort(s);

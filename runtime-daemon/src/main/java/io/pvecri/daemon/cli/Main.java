@@ -60,6 +60,8 @@ public final class Main {
                   --socket PATH --image IMAGE [--pods N]
               bench rootfs               time container rootfs prepare+release per storage format (no daemon)
                   --format dir|zfs|raw --tree UNPACKED_IMAGE_DIR [--count N] [--dataset POOL/NAME (zfs)]
+              bench seccomp              time compiling a Localhost seccomp profile (what CreateContainer adds)
+                  --profile FILE [--count N]
               version                    print the version
               help                       this text
 
@@ -164,9 +166,9 @@ public final class Main {
 
     private static int bench(List<String> argv, PrintStream out, PrintStream err) throws Args.UsageException {
         if (argv.isEmpty()) {
-            throw new Args.UsageException("bench needs a subcommand: startup, lifecycle or rootfs");
+            throw new Args.UsageException("bench needs a subcommand: startup, lifecycle, rootfs or seccomp");
         }
-        Args a = Args.parse(argv.subList(1, argv.size()), Set.of("socket", "image", "pods", "runs", "config", "format", "tree", "count", "dataset"));
+        Args a = Args.parse(argv.subList(1, argv.size()), Set.of("socket", "image", "pods", "runs", "config", "format", "tree", "count", "dataset", "profile"));
         try {
             return switch (argv.getFirst()) {
                 case "startup" -> Bench.startup(Path.of(System.getProperty("pvecri.home", "."), "bin", "pve-cri"),
@@ -181,6 +183,13 @@ public final class Main {
                     }
                     yield Bench.rootfs(a.flags.getOrDefault("format", "dir"), Integer.parseInt(a.flags.getOrDefault("count", "20")),
                             Path.of(a.flags.get("tree")), a.flags.get("dataset"), out);
+                }
+                case "seccomp" -> {
+                    if (!a.flags.containsKey("profile")) {
+                        throw new Args.UsageException("bench seccomp needs --profile FILE (a seccomp profile JSON file)");
+                    }
+                    yield Bench.seccomp(Path.of(a.flags.get("profile")).toAbsolutePath().normalize(),
+                            Integer.parseInt(a.flags.getOrDefault("count", "1000")), out);
                 }
                 default -> throw new Args.UsageException("unknown bench subcommand '" + argv.getFirst() + "'");
             };
