@@ -31,8 +31,16 @@ public interface ContainerBackend {
     /** Removes the container's definition; the container must be stopped. Idempotent. */
     void destroy(String id) throws IOException;
 
-    /** Runs argv inside the running container, with its namespaces and cgroup. */
-    Command.Result exec(String id, List<String> argv, Duration timeout, int outputLimit) throws IOException;
+    /**
+     * Runs argv inside the running container, with its namespaces and cgroup: the
+     * {@link #attachCommand attach command} with a cleared environment.
+     */
+    default Command.Result exec(String id, List<String> argv, Duration timeout, int outputLimit) throws IOException {
+        List<String> cmd = new java.util.ArrayList<>(attachCommand(id));
+        cmd.addAll(List.of("--clear-env", "--"));
+        cmd.addAll(argv);
+        return Command.run(cmd, timeout, outputLimit, null);
+    }
 
     /** Names of all containers the backend has, running or not. */
     Set<String> list() throws IOException;

@@ -131,14 +131,6 @@ public final class LxcBackend implements ContainerBackend {
     }
 
     @Override
-    public Command.Result exec(String id, List<String> argv, Duration timeout, int outputLimit) throws IOException {
-        List<String> cmd = new ArrayList<>(attachCommand(id));
-        cmd.addAll(List.of("--clear-env", "--"));
-        cmd.addAll(argv);
-        return Command.run(cmd, timeout, outputLimit, null);
-    }
-
-    @Override
     public Set<String> list() throws IOException {
         if (!Files.isDirectory(lxcPath)) {
             return Set.of();

@@ -350,14 +350,6 @@ public final class ProxmoxBackend implements ContainerBackend {
         }
     }
 
-    @Override
-    public Command.Result exec(String id, List<String> argv, Duration timeout, int outputLimit) throws IOException {
-        List<String> cmd = new ArrayList<>(attachCommand(id));
-        cmd.addAll(List.of("--clear-env", "--"));
-        cmd.addAll(argv);
-        return Command.run(cmd, timeout, outputLimit, null);
-    }
-
     /**
      * The containers pve-cri has CTs for. On the way, CTs on this node that carry our tag but belong to
      * no record (a crash between the clone and the record, or a record lost) are destroyed as orphans,
